@@ -1,0 +1,31 @@
+//! softtoken-core: the one-time password token without screens or FFI.
+//!
+//! Codes ([`otp`]), key material ([`secret`]), serial numbers ([`serial`]),
+//! issuance ([`issuer`]), key URIs ([`uri`]), the host storage hook and record
+//! format ([`store`]), time ([`clock`]), the device-side [`vault`] and the
+//! bank-side [`verifier`].
+#![forbid(unsafe_code)]
+
+pub mod base32;
+pub mod clock;
+pub mod input;
+pub mod issuer;
+pub mod migration;
+pub mod otp;
+pub mod random;
+pub mod secret;
+pub mod serial;
+pub mod store;
+pub mod token;
+pub mod uri;
+pub mod vault;
+
+pub use clock::{Clock, ClockError, ManualClock, SystemClock};
+pub use issuer::{Credential, IssueError, Issuer};
+pub use otp::{Algorithm, Code, Digits, Mode, OtpError, OtpParams, OtpValue, Totp};
+pub use random::{Entropy, EntropyError, OsEntropy};
+pub use secret::{Secret, SecretError};
+pub use serial::{Prefix, Serial, SerialError, SerialKind};
+pub use store::{MemoryStore, RecordError, SecureStore, StoreError};
+pub use uri::{KeyUri, UriError};
+pub use vault::{Origin, TokenInfo, Vault, VaultError};

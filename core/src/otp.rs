@@ -1,0 +1,785 @@
+//! HOTP (RFC 4226) and TOTP (RFC 6238) codes.
+//!
+//! The key is turned once into the HMAC inner and outer hash states, so each
+//! code costs exactly two compression-function calls and allocates nothing.
+
+use crate::secret::Secret;
+use serde::{Deserialize, Serialize};
+use sha1::digest::generic_array::GenericArray;
+use sha1::Digest;
+use std::fmt;
+use subtle::ConstantTimeEq;
+use thiserror::Error;
+use zeroize::Zeroize;
+
+/// Why a code could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum OtpError {
+    /// Digits other than 6, 7 or 8.
+    #[error("{0} digits are not supported: use 6, 7 or 8")]
+    InvalidDigits(u64),
+    /// A period of zero seconds.
+    #[error("a period of 0 seconds is not possible: use 1 or more (30 is usual)")]
+    InvalidPeriod,
+    /// An algorithm name that is not SHA1, SHA256 or SHA512.
+    #[error("algorithm '{0}' is not supported: use SHA1, SHA256 or SHA512")]
+    UnknownAlgorithm(String),
+    /// The time is so far in the future that the code's window cannot be expressed.
+    #[error(
+        "time {0} is out of range: its validity window ends after the largest representable second"
+    )]
+    TimeOutOfRange(u64),
+}
+
+/// The HMAC hash function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Algorithm {
+    /// HMAC-SHA-1, the default of nearly every token.
+    #[default]
+    Sha1,
+    /// HMAC-SHA-256.
+    Sha256,
+    /// HMAC-SHA-512.
+    Sha512,
+}
+
+impl Algorithm {
+    /// All algorithms, for iteration in tests and menus.
+    pub const ALL: [Algorithm; 3] = [Algorithm::Sha1, Algorithm::Sha256, Algorithm::Sha512];
+
+    /// The name used in key URIs: `SHA1`, `SHA256`, `SHA512`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::Sha1 => "SHA1",
+            Algorithm::Sha256 => "SHA256",
+            Algorithm::Sha512 => "SHA512",
+        }
+    }
+
+    /// Parses a name in any case, with or without a hyphen (`sha1`, `SHA-256`).
+    pub fn from_name(name: &str) -> Result<Self, OtpError> {
+        let folded: String = name
+            .chars()
+            .filter(|c| *c != '-' && *c != '_')
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
+        match folded.as_str() {
+            "SHA1" => Ok(Algorithm::Sha1),
+            "SHA256" => Ok(Algorithm::Sha256),
+            "SHA512" => Ok(Algorithm::Sha512),
+            _ => Err(OtpError::UnknownAlgorithm(name.to_string())),
+        }
+    }
+}
+
+impl fmt::Display for Algorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How many digits a code has: 6, 7 or 8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "u8", into = "u8")]
+pub struct Digits(u8);
+
+impl Digits {
+    /// Six digits, the default.
+    pub const SIX: Digits = Digits(6);
+
+    /// Checks that `n` is 6, 7 or 8.
+    pub fn new(n: u64) -> Result<Self, OtpError> {
+        match n {
+            6..=8 => Ok(Digits(n as u8)),
+            _ => Err(OtpError::InvalidDigits(n)),
+        }
+    }
+
+    /// The number of digits.
+    pub fn get(self) -> u8 {
+        self.0
+    }
+
+    fn modulus(self) -> u32 {
+        10u32.pow(u32::from(self.0))
+    }
+}
+
+impl Default for Digits {
+    fn default() -> Self {
+        Digits::SIX
+    }
+}
+
+impl TryFrom<u8> for Digits {
+    type Error = OtpError;
+    fn try_from(n: u8) -> Result<Self, OtpError> {
+        Digits::new(u64::from(n))
+    }
+}
+
+impl From<Digits> for u8 {
+    fn from(d: Digits) -> u8 {
+        d.0
+    }
+}
+
+/// Time-based with a period, or counter-based.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", tag = "kind")]
+pub enum Mode {
+    /// TOTP: a new code every `period` seconds.
+    Totp {
+        /// Seconds per step (at least 1).
+        period: u64,
+    },
+    /// HOTP: a new code each time the counter moves.
+    Hotp {
+        /// The next counter value to use.
+        counter: u64,
+    },
+}
+
+/// The default TOTP period in seconds.
+pub const DEFAULT_PERIOD: u64 = 30;
+
+impl Default for Mode {
+    fn default() -> Self {
+        Mode::Totp {
+            period: DEFAULT_PERIOD,
+        }
+    }
+}
+
+/// Everything about a token's codes except its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct OtpParams {
+    /// The HMAC hash.
+    pub algorithm: Algorithm,
+    /// Code length.
+    pub digits: Digits,
+    /// TOTP period or HOTP counter.
+    #[serde(flatten)]
+    pub mode: Mode,
+}
+
+impl OtpParams {
+    /// TOTP parameters, checking that the period is at least one second.
+    pub fn totp(algorithm: Algorithm, digits: Digits, period: u64) -> Result<Self, OtpError> {
+        if period == 0 {
+            return Err(OtpError::InvalidPeriod);
+        }
+        Ok(Self {
+            algorithm,
+            digits,
+            mode: Mode::Totp { period },
+        })
+    }
+
+    /// HOTP parameters starting at `counter`.
+    pub fn hotp(algorithm: Algorithm, digits: Digits, counter: u64) -> Self {
+        Self {
+            algorithm,
+            digits,
+            mode: Mode::Hotp { counter },
+        }
+    }
+
+    /// The TOTP period, or `None` for HOTP.
+    pub fn period(&self) -> Option<u64> {
+        match self.mode {
+            Mode::Totp { period } => Some(period),
+            Mode::Hotp { .. } => None,
+        }
+    }
+}
+
+/// A one-time code: up to 8 ASCII digits, zero-padded, held without allocation.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OtpValue {
+    ascii: [u8; 8],
+    len: u8,
+}
+
+impl OtpValue {
+    fn new(number: u32, digits: Digits) -> Self {
+        let mut ascii = [b'0'; 8];
+        let len = digits.get();
+        let mut n = number;
+        for slot in ascii[..usize::from(len)].iter_mut().rev() {
+            *slot = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+        Self { ascii, len }
+    }
+
+    /// The digits as text, leading zeros kept.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.ascii[..usize::from(self.len)]).unwrap_or_default()
+    }
+
+    /// The code as a number (leading zeros lost; for arithmetic only).
+    pub fn number(&self) -> u32 {
+        self.ascii[..usize::from(self.len)]
+            .iter()
+            .fold(0, |n, d| n * 10 + u32::from(d - b'0'))
+    }
+
+    /// Compares with typed digits in constant time (for equal lengths).
+    pub fn matches(&self, digits: &[u8]) -> bool {
+        self.ascii[..usize::from(self.len)].ct_eq(digits).into()
+    }
+}
+
+impl fmt::Display for OtpValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for OtpValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "OtpValue({})", self.as_str())
+    }
+}
+
+/// When a TOTP code is valid, for a countdown.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Window {
+    /// First second (Unix time) the code is valid.
+    pub valid_from: u64,
+    /// First second (Unix time) the code is no longer valid.
+    pub valid_until: u64,
+    /// Seconds from now until `valid_until` (1 to the period).
+    pub seconds_left: u64,
+    /// Share of the window already elapsed, from 0.0 up to (not including) 1.0.
+    pub progress: f64,
+}
+
+/// A code with the next one, and for TOTP its validity window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Code {
+    /// The code to type now.
+    pub value: OtpValue,
+    /// The code that follows it.
+    pub next: OtpValue,
+    /// The HOTP counter or TOTP time step that gave `value`.
+    pub counter: u64,
+    /// For TOTP, when `value` is valid; `None` for HOTP.
+    pub window: Option<Window>,
+}
+
+const SHA1_IV: [u32; 5] = [
+    0x6745_2301,
+    0xEFCD_AB89,
+    0x98BA_DCFE,
+    0x1032_5476,
+    0xC3D2_E1F0,
+];
+const SHA256_IV: [u32; 8] = [
+    0x6a09_e667,
+    0xbb67_ae85,
+    0x3c6e_f372,
+    0xa54f_f53a,
+    0x510e_527f,
+    0x9b05_688c,
+    0x1f83_d9ab,
+    0x5be0_cd19,
+];
+const SHA512_IV: [u64; 8] = [
+    0x6a09_e667_f3bc_c908,
+    0xbb67_ae85_84ca_a73b,
+    0x3c6e_f372_fe94_f82b,
+    0xa54f_f53a_5f1d_36f1,
+    0x510e_527f_ade6_82d1,
+    0x9b05_688c_2b3e_6c1f,
+    0x1f83_d9ab_fb41_bd6b,
+    0x5be0_cd19_137e_2179,
+];
+
+/// HMAC inner and outer hash states after absorbing the padded key.
+#[derive(Clone, Zeroize)]
+enum KeyState {
+    Sha1 { inner: [u32; 5], outer: [u32; 5] },
+    Sha256 { inner: [u32; 8], outer: [u32; 8] },
+    Sha512 { inner: [u64; 8], outer: [u64; 8] },
+}
+
+fn padded_key<const B: usize, D: Digest>(key: &[u8]) -> ([u8; B], [u8; B]) {
+    let mut block = [0u8; B];
+    if key.len() > B {
+        let mut digest = D::digest(key);
+        block[..digest.len()].copy_from_slice(&digest);
+        digest.as_mut_slice().zeroize();
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    let mut ipad = [0x36u8; B];
+    let mut opad = [0x5cu8; B];
+    for ((i, o), k) in ipad.iter_mut().zip(opad.iter_mut()).zip(block.iter()) {
+        *i ^= k;
+        *o ^= k;
+    }
+    block.zeroize();
+    (ipad, opad)
+}
+
+fn sha1_block(state: &mut [u32; 5], block: &[u8; 64]) {
+    sha1::compress(state, std::slice::from_ref(GenericArray::from_slice(block)));
+}
+
+fn sha256_block(state: &mut [u32; 8], block: &[u8; 64]) {
+    sha2::compress256(state, std::slice::from_ref(GenericArray::from_slice(block)));
+}
+
+fn sha512_block(state: &mut [u64; 8], block: &[u8; 128]) {
+    sha2::compress512(state, std::slice::from_ref(GenericArray::from_slice(block)));
+}
+
+/// Lays out the one padded block that holds `message` after a key block of `prefix` bytes.
+fn last_block<const B: usize>(message: &[u8], prefix: usize) -> [u8; B] {
+    let mut block = [0u8; B];
+    block[..message.len()].copy_from_slice(message);
+    block[message.len()] = 0x80;
+    let bits = ((prefix + message.len()) as u64) * 8;
+    block[B - 8..].copy_from_slice(&bits.to_be_bytes());
+    block
+}
+
+impl KeyState {
+    fn new(secret: &Secret, algorithm: Algorithm) -> Self {
+        let key = secret.expose();
+        match algorithm {
+            Algorithm::Sha1 => {
+                let (mut ipad, mut opad) = padded_key::<64, sha1::Sha1>(key);
+                let (mut inner, mut outer) = (SHA1_IV, SHA1_IV);
+                sha1_block(&mut inner, &ipad);
+                sha1_block(&mut outer, &opad);
+                ipad.zeroize();
+                opad.zeroize();
+                KeyState::Sha1 { inner, outer }
+            }
+            Algorithm::Sha256 => {
+                let (mut ipad, mut opad) = padded_key::<64, sha2::Sha256>(key);
+                let (mut inner, mut outer) = (SHA256_IV, SHA256_IV);
+                sha256_block(&mut inner, &ipad);
+                sha256_block(&mut outer, &opad);
+                ipad.zeroize();
+                opad.zeroize();
+                KeyState::Sha256 { inner, outer }
+            }
+            Algorithm::Sha512 => {
+                let (mut ipad, mut opad) = padded_key::<128, sha2::Sha512>(key);
+                let (mut inner, mut outer) = (SHA512_IV, SHA512_IV);
+                sha512_block(&mut inner, &ipad);
+                sha512_block(&mut outer, &opad);
+                ipad.zeroize();
+                opad.zeroize();
+                KeyState::Sha512 { inner, outer }
+            }
+        }
+    }
+
+    /// HMAC(key, counter) truncated per RFC 4226 §5.3 to a 31-bit number.
+    fn truncated(&self, counter: u64) -> u32 {
+        let message = counter.to_be_bytes();
+        let mut mac = [0u8; 64];
+        let len = match self {
+            KeyState::Sha1 { inner, outer } => {
+                let mut state = *inner;
+                sha1_block(&mut state, &last_block::<64>(&message, 64));
+                let mut digest = [0u8; 20];
+                for (chunk, word) in digest.chunks_exact_mut(4).zip(state) {
+                    chunk.copy_from_slice(&word.to_be_bytes());
+                }
+                let mut state = *outer;
+                sha1_block(&mut state, &last_block::<64>(&digest, 64));
+                for (chunk, word) in mac.chunks_exact_mut(4).zip(state) {
+                    chunk.copy_from_slice(&word.to_be_bytes());
+                }
+                20
+            }
+            KeyState::Sha256 { inner, outer } => {
+                let mut state = *inner;
+                sha256_block(&mut state, &last_block::<64>(&message, 64));
+                let mut digest = [0u8; 32];
+                for (chunk, word) in digest.chunks_exact_mut(4).zip(state) {
+                    chunk.copy_from_slice(&word.to_be_bytes());
+                }
+                let mut state = *outer;
+                sha256_block(&mut state, &last_block::<64>(&digest, 64));
+                for (chunk, word) in mac.chunks_exact_mut(4).zip(state) {
+                    chunk.copy_from_slice(&word.to_be_bytes());
+                }
+                32
+            }
+            KeyState::Sha512 { inner, outer } => {
+                let mut state = *inner;
+                sha512_block(&mut state, &last_block::<128>(&message, 128));
+                let mut digest = [0u8; 64];
+                for (chunk, word) in digest.chunks_exact_mut(8).zip(state) {
+                    chunk.copy_from_slice(&word.to_be_bytes());
+                }
+                let mut state = *outer;
+                sha512_block(&mut state, &last_block::<128>(&digest, 128));
+                for (chunk, word) in mac.chunks_exact_mut(8).zip(state) {
+                    chunk.copy_from_slice(&word.to_be_bytes());
+                }
+                64
+            }
+        };
+        let offset = usize::from(mac[len - 1] & 0x0f);
+        u32::from_be_bytes([
+            mac[offset],
+            mac[offset + 1],
+            mac[offset + 2],
+            mac[offset + 3],
+        ]) & 0x7fff_ffff
+    }
+}
+
+impl Drop for KeyState {
+    fn drop(&mut self) {
+        self.zeroize();
+    }
+}
+
+/// A key made ready for codes: the HMAC key schedule done once.
+#[derive(Clone)]
+pub struct OtpKey {
+    state: KeyState,
+    algorithm: Algorithm,
+}
+
+impl OtpKey {
+    /// Prepares `secret` for codes with `algorithm`.
+    pub fn new(secret: &Secret, algorithm: Algorithm) -> Self {
+        Self {
+            state: KeyState::new(secret, algorithm),
+            algorithm,
+        }
+    }
+
+    /// The hash this key was prepared for.
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    /// The HOTP code for `counter` (RFC 4226).
+    pub fn hotp(&self, counter: u64, digits: Digits) -> OtpValue {
+        OtpValue::new(self.state.truncated(counter) % digits.modulus(), digits)
+    }
+}
+
+impl fmt::Debug for OtpKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "OtpKey({}, **redacted**)", self.algorithm)
+    }
+}
+
+/// A TOTP generator (RFC 6238) with its key prepared.
+#[derive(Clone, Debug)]
+pub struct Totp {
+    key: OtpKey,
+    digits: Digits,
+    period: u64,
+}
+
+impl Totp {
+    /// A generator for `secret` with the given hash, digits and period (≥ 1 s).
+    pub fn new(
+        secret: &Secret,
+        algorithm: Algorithm,
+        digits: Digits,
+        period: u64,
+    ) -> Result<Self, OtpError> {
+        if period == 0 {
+            return Err(OtpError::InvalidPeriod);
+        }
+        Ok(Self {
+            key: OtpKey::new(secret, algorithm),
+            digits,
+            period,
+        })
+    }
+
+    /// The period in seconds.
+    pub fn period(&self) -> u64 {
+        self.period
+    }
+
+    /// The digits per code.
+    pub fn digits(&self) -> Digits {
+        self.digits
+    }
+
+    /// The time step that contains Unix time `time`.
+    pub fn step(&self, time: u64) -> u64 {
+        time / self.period
+    }
+
+    /// The code for a given time step.
+    pub fn at_step(&self, step: u64) -> OtpValue {
+        self.key.hotp(step, self.digits)
+    }
+
+    /// The code valid at Unix time `time`, its window and the next code.
+    pub fn at(&self, time: u64) -> Result<Code, OtpError> {
+        let step = self.step(time);
+        let valid_from = step * self.period;
+        let valid_until = valid_from
+            .checked_add(self.period)
+            .ok_or(OtpError::TimeOutOfRange(time))?;
+        let elapsed = time - valid_from;
+        Ok(Code {
+            value: self.at_step(step),
+            next: self.at_step(step + 1),
+            counter: step,
+            window: Some(Window {
+                valid_from,
+                valid_until,
+                seconds_left: valid_until - time,
+                progress: elapsed as f64 / self.period as f64,
+            }),
+        })
+    }
+}
+
+/// The HOTP code for `counter`, and the next, without a window.
+pub fn hotp_code(key: &OtpKey, counter: u64, digits: Digits) -> Code {
+    Code {
+        value: key.hotp(counter, digits),
+        next: key.hotp(counter.wrapping_add(1), digits),
+        counter,
+        window: None,
+    }
+}
+
+/// One-shot: the code for a token with `params` at Unix time `time` (TOTP) or at its counter (HOTP).
+pub fn generate(secret: &Secret, params: &OtpParams, time: u64) -> Result<Code, OtpError> {
+    match params.mode {
+        Mode::Totp { period } => {
+            Totp::new(secret, params.algorithm, params.digits, period)?.at(time)
+        }
+        Mode::Hotp { counter } => Ok(hotp_code(
+            &OtpKey::new(secret, params.algorithm),
+            counter,
+            params.digits,
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hmac::{Hmac, Mac};
+    use proptest::prelude::*;
+
+    fn secret(bytes: &[u8]) -> Secret {
+        Secret::from_bytes(bytes).unwrap()
+    }
+
+    #[test]
+    fn rfc4226_appendix_d() {
+        let key = OtpKey::new(&secret(b"12345678901234567890"), Algorithm::Sha1);
+        let want = [
+            "755224", "287082", "359152", "969429", "338314", "254676", "287922", "162583",
+            "399871", "520489",
+        ];
+        let truncated = [
+            0x4c93cf18u32,
+            0x41397eea,
+            0x82fef30,
+            0x66ef7655,
+            0x61c5938a,
+            0x33c083d4,
+            0x7256c032,
+            0x4e5b397,
+            0x2823443f,
+            0x2679dc69,
+        ];
+        for (counter, (code, t)) in want.iter().zip(truncated).enumerate() {
+            assert_eq!(key.hotp(counter as u64, Digits::SIX).as_str(), *code);
+            assert_eq!(key.state.truncated(counter as u64), t);
+        }
+    }
+
+    /// RFC 6238 Appendix B, all 18 rows; each hash has its own seed length.
+    #[test]
+    fn rfc6238_appendix_b() {
+        let seed20 = b"12345678901234567890";
+        let seed32 = b"12345678901234567890123456789012";
+        let seed64 = b"1234567890123456789012345678901234567890123456789012345678901234";
+        let rows: [(u64, &str, &str, &str); 6] = [
+            (59, "94287082", "46119246", "90693936"),
+            (1111111109, "07081804", "68084774", "25091201"),
+            (1111111111, "14050471", "67062674", "99943326"),
+            (1234567890, "89005924", "91819424", "93441116"),
+            (2000000000, "69279037", "90698825", "38618901"),
+            (20000000000, "65353130", "77737706", "47863826"),
+        ];
+        let eight = Digits::new(8).unwrap();
+        for (time, sha1, sha256, sha512) in rows {
+            for (alg, seed, want) in [
+                (Algorithm::Sha1, &seed20[..], sha1),
+                (Algorithm::Sha256, &seed32[..], sha256),
+                (Algorithm::Sha512, &seed64[..], sha512),
+            ] {
+                let totp = Totp::new(&secret(seed), alg, eight, 30).unwrap();
+                assert_eq!(
+                    totp.at(time).unwrap().value.as_str(),
+                    want,
+                    "{alg} at {time}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn window_and_next() {
+        let totp = Totp::new(
+            &secret(b"12345678901234567890"),
+            Algorithm::Sha1,
+            Digits::SIX,
+            30,
+        )
+        .unwrap();
+        let code = totp.at(59).unwrap();
+        let window = code.window.unwrap();
+        assert_eq!(
+            (window.valid_from, window.valid_until, window.seconds_left),
+            (30, 60, 1)
+        );
+        assert!((window.progress - 29.0 / 30.0).abs() < 1e-12);
+        assert_eq!(code.next, totp.at(60).unwrap().value);
+        assert_eq!(code.counter, 1);
+        let start = totp.at(60).unwrap().window.unwrap();
+        assert_eq!((start.seconds_left, start.progress), (30, 0.0));
+        assert_eq!(totp.at(0).unwrap().value.as_str(), "755224");
+    }
+
+    #[test]
+    fn far_future_and_overflow() {
+        let s = secret(b"12345678901234567890");
+        let totp = Totp::new(&s, Algorithm::Sha1, Digits::SIX, 30).unwrap();
+        let big = u64::MAX - 100;
+        let code = totp.at(big).unwrap();
+        assert_eq!(code.counter, big / 30);
+        let end = u128::from(u64::MAX / 30 * 30) + 30;
+        assert_eq!(totp.at(u64::MAX).is_ok(), end <= u128::from(u64::MAX));
+        let one = Totp::new(&s, Algorithm::Sha1, Digits::SIX, 1).unwrap();
+        assert_eq!(one.at(u64::MAX), Err(OtpError::TimeOutOfRange(u64::MAX)));
+        assert_eq!(
+            Totp::new(&s, Algorithm::Sha1, Digits::SIX, 0).unwrap_err(),
+            OtpError::InvalidPeriod
+        );
+        let huge = Totp::new(&s, Algorithm::Sha1, Digits::SIX, u64::MAX).unwrap();
+        assert_eq!(huge.at(5).unwrap().window.unwrap().valid_until, u64::MAX);
+    }
+
+    #[test]
+    fn leading_zeros_kept() {
+        // RFC 6238 row 1111111109 with SHA1 is "07081804".
+        let totp = Totp::new(
+            &secret(b"12345678901234567890"),
+            Algorithm::Sha1,
+            Digits::new(8).unwrap(),
+            30,
+        )
+        .unwrap();
+        let value = totp.at(1111111109).unwrap().value;
+        assert_eq!(value.to_string(), "07081804");
+        assert_eq!(value.number(), 7081804);
+        assert!(value.matches(b"07081804"));
+        assert!(!value.matches(b"7081804"));
+    }
+
+    #[test]
+    fn params_and_names() {
+        assert_eq!(Algorithm::from_name("sha-256").unwrap(), Algorithm::Sha256);
+        assert_eq!(
+            Algorithm::from_name("MD5").unwrap_err().to_string(),
+            "algorithm 'MD5' is not supported: use SHA1, SHA256 or SHA512"
+        );
+        assert_eq!(
+            Digits::new(9).unwrap_err().to_string(),
+            "9 digits are not supported: use 6, 7 or 8"
+        );
+        assert!(Digits::new(5).is_err());
+        let p = OtpParams::totp(Algorithm::Sha1, Digits::SIX, 30).unwrap();
+        assert_eq!(p, OtpParams::default());
+        assert_eq!(
+            OtpParams::totp(Algorithm::Sha1, Digits::SIX, 0),
+            Err(OtpError::InvalidPeriod)
+        );
+        let json = serde_json::to_string(&p).unwrap();
+        assert_eq!(
+            json,
+            r#"{"algorithm":"SHA1","digits":6,"kind":"totp","period":30}"#
+        );
+        assert!(serde_json::from_str::<OtpParams>(
+            r#"{"algorithm":"SHA1","digits":9,"kind":"totp","period":30}"#
+        )
+        .is_err());
+    }
+
+    fn reference(key: &[u8], alg: Algorithm, counter: u64, digits: u32) -> String {
+        let msg = counter.to_be_bytes();
+        let mac: Vec<u8> = match alg {
+            Algorithm::Sha1 => {
+                let mut m = Hmac::<sha1::Sha1>::new_from_slice(key).unwrap();
+                m.update(&msg);
+                m.finalize().into_bytes().to_vec()
+            }
+            Algorithm::Sha256 => {
+                let mut m = Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
+                m.update(&msg);
+                m.finalize().into_bytes().to_vec()
+            }
+            Algorithm::Sha512 => {
+                let mut m = Hmac::<sha2::Sha512>::new_from_slice(key).unwrap();
+                m.update(&msg);
+                m.finalize().into_bytes().to_vec()
+            }
+        };
+        let off = usize::from(mac[mac.len() - 1] & 0xf);
+        let bin =
+            u32::from_be_bytes([mac[off], mac[off + 1], mac[off + 2], mac[off + 3]]) & 0x7fff_ffff;
+        format!(
+            "{:0width$}",
+            bin % 10u32.pow(digits),
+            width = digits as usize
+        )
+    }
+
+    proptest! {
+        /// The two-compression fast path equals the plain `hmac` crate path.
+        #[test]
+        fn fast_path_equals_hmac_crate(
+            key in proptest::collection::vec(any::<u8>(), 10..300),
+            counter in any::<u64>(),
+            alg in prop::sample::select(Algorithm::ALL.to_vec()),
+            digits in 6u32..=8,
+        ) {
+            let d = Digits::new(u64::from(digits)).unwrap();
+            let ours = OtpKey::new(&secret(&key), alg).hotp(counter, d);
+            prop_assert_eq!(ours.as_str(), reference(&key, alg, counter, digits));
+        }
+
+        #[test]
+        fn window_invariants(time in any::<u64>(), period in 1u64..100_000) {
+            let totp = Totp::new(&secret(b"12345678901234567890"), Algorithm::Sha1, Digits::SIX, period).unwrap();
+            if let Ok(code) = totp.at(time) {
+                let w = code.window.unwrap();
+                prop_assert!(w.valid_from <= time && time < w.valid_until);
+                prop_assert_eq!(w.valid_until - w.valid_from, period);
+                prop_assert!(w.seconds_left >= 1 && w.seconds_left <= period);
+                prop_assert!((0.0..1.0).contains(&w.progress));
+                prop_assert_eq!(code.value.as_str().len(), 6);
+            } else {
+                prop_assert!(time / period * period > u64::MAX - period);
+            }
+        }
+    }
+}
