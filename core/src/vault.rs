@@ -224,9 +224,11 @@ impl<S: SecureStore, C: Clock> Vault<S, C> {
         Ok(info)
     }
 
-    /// Adds an account described by a key URI; a VIP-style account name becomes the serial.
+    /// Adds an account described by a key URI: a VIP-style account name becomes the serial, as does
+    /// the serial of a token exported by softtoken; other accounts get a serial minted here.
     pub fn import(&mut self, key: KeyUri) -> Result<TokenInfo, VaultError> {
-        let serial = if let Ok(ours) = Serial::parse(&key.account) {
+        let ours = key.issuer.as_deref() == Some(ISSUER_NAME);
+        let serial = if let Some(ours) = ours.then(|| Serial::parse(&key.account).ok()).flatten() {
             ours
         } else if Serial::looks_like_vip(&key.account) {
             Serial::foreign(&key.account)?

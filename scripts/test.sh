@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Runs every test: installs the oracles if missing, then the Rust tests
+# (unit, property, end-to-end, cross-checks) in release mode.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+cargo test --workspace --release --locked
