@@ -5,6 +5,7 @@
 //! format ([`store`]), time ([`clock`]), the device-side [`vault`] and the
 //! bank-side [`verifier`].
 #![forbid(unsafe_code)]
+#![warn(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod base32;
 pub mod clock;

@@ -159,9 +159,18 @@ impl<S: SecureStore, C: Clock> Vault<S, C> {
         if let Some(i) = tokens.iter().position(|t| t.serial.matches_input(typed)) {
             return Ok(i);
         }
-        // Not stored: if it was meant as one of our serials, say what is wrong with it.
+        // Not stored: if it was meant as one of our serials (a prefix issued here), say what is wrong with it.
+        let normalized = crate::input::normalize(typed);
+        let ours = |prefix: &str| {
+            prefix == self.issuer.prefix().as_str()
+                || tokens
+                    .iter()
+                    .any(|t| t.serial.prefix().is_some_and(|p| p.as_str() == prefix))
+        };
         match Serial::parse(typed) {
-            Err(e @ SerialError::CheckDigit { .. }) => Err(e.into()),
+            Err(e @ SerialError::CheckDigit { .. }) if normalized.get(..4).is_some_and(ours) => {
+                Err(e.into())
+            }
             _ => Err(VaultError::NotFound(typed.trim().to_string())),
         }
     }
@@ -436,6 +445,16 @@ mod tests {
             Err(VaultError::NotIssuedHere(_))
         ));
         assert!(v.code("symc 2607 0843").is_ok());
+        // A foreign-looking serial that is not stored is simply not found, whatever its last digit.
+        for last in 0..10 {
+            let typed = format!("SYMC2607084{last}");
+            if typed != "SYMC26070843" {
+                assert!(
+                    matches!(v.code(&typed), Err(VaultError::NotFound(_))),
+                    "{typed}"
+                );
+            }
+        }
     }
 
     #[test]
