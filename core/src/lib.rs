@@ -9,8 +9,10 @@
 
 pub mod base32;
 pub mod clock;
+pub mod directory;
 pub mod input;
 pub mod issuer;
+pub mod ledger;
 pub mod migration;
 pub mod otp;
 pub mod random;
@@ -20,9 +22,12 @@ pub mod store;
 pub mod token;
 pub mod uri;
 pub mod vault;
+pub mod verifier;
 
 pub use clock::{Clock, ClockError, ManualClock, SystemClock};
+pub use directory::{Directory, DirectoryError, MemoryDirectory};
 pub use issuer::{Credential, IssueError, Issuer};
+pub use ledger::{Binding, BindingState, Ledger, LedgerError, LedgerState, MemoryLedger};
 pub use otp::{Algorithm, Code, Digits, Mode, OtpError, OtpParams, OtpValue, Totp};
 pub use random::{Entropy, EntropyError, OsEntropy};
 pub use secret::{Secret, SecretError};
@@ -30,3 +35,6 @@ pub use serial::{Prefix, Serial, SerialError, SerialKind};
 pub use store::{MemoryStore, RecordError, SecureStore, StoreError};
 pub use uri::{KeyUri, UriError};
 pub use vault::{Origin, TokenInfo, Vault, VaultError};
+pub use verifier::{
+    Audit, AuditEvent, Operation, Outcome, Policy, PolicyError, Status, Verifier, VerifyError,
+};
