@@ -4,6 +4,7 @@ use crate::otp::OtpParams;
 use crate::random::{Entropy, EntropyError, OsEntropy};
 use crate::secret::{Secret, SecretError};
 use crate::serial::{Prefix, Serial, BODIES};
+use crate::uri::KeyUri;
 use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
@@ -23,6 +24,9 @@ pub enum IssueError {
     /// The random source failed.
     #[error(transparent)]
     Entropy(#[from] EntropyError),
+    /// A key URI whose account is not a serial.
+    #[error("account '{0}' is not a token serial: a credential needs a serial such as SSTA 1234 5678 or SYMC12345678")]
+    NoSerial(String),
     /// The secret could not be made.
     #[error(transparent)]
     Secret(#[from] SecretError),
@@ -46,6 +50,18 @@ impl fmt::Debug for Credential {
             .field("secret", &self.secret)
             .field("params", &self.params)
             .finish()
+    }
+}
+
+/// The issuer name written into key URIs of tokens softtoken issues.
+pub const ISSUER_NAME: &str = "softtoken";
+
+impl TryFrom<KeyUri> for Credential {
+    type Error = IssueError;
+    /// The credential a key URI describes, when its account names a serial (see [`KeyUri::serial`]).
+    fn try_from(key: KeyUri) -> Result<Self, IssueError> {
+        let serial = key.serial().ok_or_else(|| IssueError::NoSerial(key.account.clone()))?;
+        Ok(Credential { serial, secret: key.secret, params: key.params })
     }
 }
 

@@ -150,10 +150,25 @@ impl Ledger for MemoryLedger {
         f: &mut dyn FnMut(&mut Option<Binding>),
     ) -> Result<(), LedgerError> {
         let mut map = self.shards[self.shard(contract)].lock().map_err(poisoned)?;
-        let mut slot = map.remove(contract);
-        f(&mut slot);
-        if let Some(binding) = slot {
-            map.insert(contract.to_string(), binding);
+        match map.get_mut(contract) {
+            // The common case updates in place: no key is allocated.
+            Some(existing) => {
+                let mut slot = Some(std::mem::replace(existing, Binding::unbound("")));
+                f(&mut slot);
+                match slot {
+                    Some(binding) => *existing = binding,
+                    None => {
+                        map.remove(contract);
+                    }
+                }
+            }
+            None => {
+                let mut slot = None;
+                f(&mut slot);
+                if let Some(binding) = slot {
+                    map.insert(contract.to_string(), binding);
+                }
+            }
         }
         Ok(())
     }

@@ -101,8 +101,13 @@ impl Digits {
         self.0
     }
 
-    fn modulus(self) -> u32 {
-        10u32.pow(u32::from(self.0))
+    /// The code of a truncated HMAC value: its last `self` decimal digits (constant divisors).
+    fn reduce(self, value: u32) -> u32 {
+        match self.0 {
+            6 => value % 1_000_000,
+            7 => value % 10_000_000,
+            _ => value % 100_000_000,
+        }
     }
 }
 
@@ -337,14 +342,36 @@ fn sha512_block(state: &mut [u64; 8], block: &[u8; 128]) {
     sha2::compress512(state, std::slice::from_ref(GenericArray::from_slice(block)));
 }
 
-/// Lays out the one padded block that holds `message` after a key block of `prefix` bytes.
-fn last_block<const B: usize>(message: &[u8], prefix: usize) -> [u8; B] {
+/// The block after the key block that holds an 8-byte counter: counter, 0x80, zeros, bit length.
+fn counter_block<const B: usize>(counter: u64) -> [u8; B] {
     let mut block = [0u8; B];
-    block[..message.len()].copy_from_slice(message);
-    block[message.len()] = 0x80;
-    let bits = ((prefix + message.len()) as u64) * 8;
-    block[B - 8..].copy_from_slice(&bits.to_be_bytes());
+    block[..8].copy_from_slice(&counter.to_be_bytes());
+    block[8] = 0x80;
+    block[B - 2..].copy_from_slice(&(((B + 8) * 8) as u16).to_be_bytes());
     block
+}
+
+/// The block after the key block that holds an inner digest of `len` bytes (written by the caller).
+fn digest_block<const B: usize>(len: usize) -> [u8; B] {
+    let mut block = [0u8; B];
+    block[len] = 0x80;
+    block[B - 2..].copy_from_slice(&(((B + len) * 8) as u16).to_be_bytes());
+    block
+}
+
+/// RFC 4226 §5.3 dynamic truncation over a big-endian 32-bit-word digest.
+fn truncate32(words: &[u32]) -> u32 {
+    let last = words[words.len() - 1];
+    let offset = (last & 0x0f) as usize;
+    let pair = (u64::from(words[offset / 4]) << 32) | u64::from(words[offset / 4 + 1]);
+    ((pair >> (32 - 8 * (offset % 4))) as u32) & 0x7fff_ffff
+}
+
+/// Dynamic truncation over a big-endian 64-bit-word digest.
+fn truncate64(words: &[u64; 8]) -> u32 {
+    let offset = (words[7] & 0x0f) as usize;
+    let pair = (u128::from(words[offset / 8]) << 64) | u128::from(words[offset / 8 + 1]);
+    ((pair >> (96 - 8 * (offset % 8))) as u32) & 0x7fff_ffff
 }
 
 impl KeyState {
@@ -383,59 +410,41 @@ impl KeyState {
 
     /// HMAC(key, counter) truncated per RFC 4226 §5.3 to a 31-bit number.
     fn truncated(&self, counter: u64) -> u32 {
-        let message = counter.to_be_bytes();
-        let mut mac = [0u8; 64];
-        let len = match self {
+        match self {
             KeyState::Sha1 { inner, outer } => {
                 let mut state = *inner;
-                sha1_block(&mut state, &last_block::<64>(&message, 64));
-                let mut digest = [0u8; 20];
-                for (chunk, word) in digest.chunks_exact_mut(4).zip(state) {
+                sha1_block(&mut state, &counter_block::<64>(counter));
+                let mut block = digest_block::<64>(20);
+                for (chunk, word) in block.chunks_exact_mut(4).zip(state) {
                     chunk.copy_from_slice(&word.to_be_bytes());
                 }
                 let mut state = *outer;
-                sha1_block(&mut state, &last_block::<64>(&digest, 64));
-                for (chunk, word) in mac.chunks_exact_mut(4).zip(state) {
-                    chunk.copy_from_slice(&word.to_be_bytes());
-                }
-                20
+                sha1_block(&mut state, &block);
+                truncate32(&state)
             }
             KeyState::Sha256 { inner, outer } => {
                 let mut state = *inner;
-                sha256_block(&mut state, &last_block::<64>(&message, 64));
-                let mut digest = [0u8; 32];
-                for (chunk, word) in digest.chunks_exact_mut(4).zip(state) {
+                sha256_block(&mut state, &counter_block::<64>(counter));
+                let mut block = digest_block::<64>(32);
+                for (chunk, word) in block.chunks_exact_mut(4).zip(state) {
                     chunk.copy_from_slice(&word.to_be_bytes());
                 }
                 let mut state = *outer;
-                sha256_block(&mut state, &last_block::<64>(&digest, 64));
-                for (chunk, word) in mac.chunks_exact_mut(4).zip(state) {
-                    chunk.copy_from_slice(&word.to_be_bytes());
-                }
-                32
+                sha256_block(&mut state, &block);
+                truncate32(&state)
             }
             KeyState::Sha512 { inner, outer } => {
                 let mut state = *inner;
-                sha512_block(&mut state, &last_block::<128>(&message, 128));
-                let mut digest = [0u8; 64];
-                for (chunk, word) in digest.chunks_exact_mut(8).zip(state) {
+                sha512_block(&mut state, &counter_block::<128>(counter));
+                let mut block = digest_block::<128>(64);
+                for (chunk, word) in block.chunks_exact_mut(8).zip(state) {
                     chunk.copy_from_slice(&word.to_be_bytes());
                 }
                 let mut state = *outer;
-                sha512_block(&mut state, &last_block::<128>(&digest, 128));
-                for (chunk, word) in mac.chunks_exact_mut(8).zip(state) {
-                    chunk.copy_from_slice(&word.to_be_bytes());
-                }
-                64
+                sha512_block(&mut state, &block);
+                truncate64(&state)
             }
-        };
-        let offset = usize::from(mac[len - 1] & 0x0f);
-        u32::from_be_bytes([
-            mac[offset],
-            mac[offset + 1],
-            mac[offset + 2],
-            mac[offset + 3],
-        ]) & 0x7fff_ffff
+        }
     }
 }
 
@@ -468,7 +477,7 @@ impl OtpKey {
 
     /// The HOTP code for `counter` (RFC 4226).
     pub fn hotp(&self, counter: u64, digits: Digits) -> OtpValue {
-        OtpValue::new(self.state.truncated(counter) % digits.modulus(), digits)
+        OtpValue::new(digits.reduce(self.state.truncated(counter)), digits)
     }
 }
 
@@ -516,12 +525,22 @@ impl Totp {
 
     /// The time step that contains Unix time `time`.
     pub fn step(&self, time: u64) -> u64 {
-        time / self.period
+        // The usual period gets a constant divisor, which compiles to a multiplication.
+        if self.period == DEFAULT_PERIOD {
+            time / DEFAULT_PERIOD
+        } else {
+            time / self.period
+        }
     }
 
     /// The code for a given time step.
     pub fn at_step(&self, step: u64) -> OtpValue {
         self.key.hotp(step, self.digits)
+    }
+
+    /// Just the code valid at Unix time `time` (one HMAC; no window, no next code).
+    pub fn value_at(&self, time: u64) -> OtpValue {
+        self.at_step(self.step(time))
     }
 
     /// The code valid at Unix time `time`, its window and the next code.

@@ -4,6 +4,7 @@
 use crate::migration::{self, MigrationError};
 use crate::otp::{Algorithm, Digits, Mode, OtpError, OtpParams};
 use crate::secret::{Secret, SecretError};
+use crate::serial::Serial;
 use std::fmt;
 use thiserror::Error;
 use zeroize::Zeroizing;
@@ -270,6 +271,20 @@ impl KeyUri {
             issuer,
             account,
         })
+    }
+
+    /// The serial this account names: ours when softtoken issued it (check digit verified), a
+    /// VIP-style `ABCD12345678` verbatim; `None` for other accounts (`alice@example.com`).
+    pub fn serial(&self) -> Option<Serial> {
+        if self.issuer.as_deref() == Some(crate::issuer::ISSUER_NAME) {
+            if let Ok(ours) = Serial::parse(&self.account) {
+                return Some(ours);
+            }
+        }
+        if Serial::looks_like_vip(&self.account) {
+            return Serial::foreign(&self.account).ok();
+        }
+        None
     }
 
     /// Writes the URI (it contains the secret: show it only to its owner).

@@ -15,8 +15,7 @@ pub use crate::token::{Origin, Token};
 
 /// The key under which the vault's record is stored.
 pub const VAULT_KEY: &str = "softtoken.vault";
-/// The issuer name written into key URIs of tokens issued here.
-pub const ISSUER_NAME: &str = "softtoken";
+pub use crate::issuer::ISSUER_NAME;
 
 /// Why a vault operation failed. A failed operation changes nothing.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -236,13 +235,9 @@ impl<S: SecureStore, C: Clock> Vault<S, C> {
     /// Adds an account described by a key URI: a VIP-style account name becomes the serial, as does
     /// the serial of a token exported by softtoken; other accounts get a serial minted here.
     pub fn import(&mut self, key: KeyUri) -> Result<TokenInfo, VaultError> {
-        let ours = key.issuer.as_deref() == Some(ISSUER_NAME);
-        let serial = if let Some(ours) = ours.then(|| Serial::parse(&key.account).ok()).flatten() {
-            ours
-        } else if Serial::looks_like_vip(&key.account) {
-            Serial::foreign(&key.account)?
-        } else {
-            self.issuer.mint(|s| self.is_taken(s))?.serial
+        let serial = match key.serial() {
+            Some(serial) => serial,
+            None => self.issuer.mint(|s| self.is_taken(s))?.serial,
         };
         let duplicate = self.record.tokens.iter().find(|t| {
             t.serial == serial

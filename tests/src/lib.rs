@@ -85,3 +85,87 @@ impl Cases {
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// A phone and a bank sharing one driven clock, for the seed's flows.
+pub mod world {
+    use softtoken_core::directory::MemoryDirectory;
+    use softtoken_core::issuer::Credential;
+    use softtoken_core::{
+        Directory, Issuer, KeyUri, ManualClock, MemoryLedger, MemoryStore, Outcome, Policy, Prefix, TokenInfo, Vault,
+        Verifier,
+    };
+    use std::sync::Arc;
+
+    /// 2023-11-14 22:13:30 UTC, at the start of a 30-second step.
+    pub const START: u64 = 1_700_000_010;
+
+    /// A phone's token app over its own store.
+    pub type Phone = Vault<Arc<MemoryStore>, Arc<ManualClock>>;
+
+    /// The bank, its credential directory and the clock everyone shares.
+    pub struct World {
+        /// The one clock: phones and bank agree on time.
+        pub clock: Arc<ManualClock>,
+        /// Where the bank finds serials' secrets (the token vendor's service).
+        pub directory: Arc<MemoryDirectory>,
+        /// The bank's verifier.
+        pub bank: Verifier,
+    }
+
+    impl World {
+        /// A world at [`START`] with the default policy.
+        pub fn new() -> Self {
+            Self::with_policy(Policy::default())
+        }
+
+        /// A world at [`START`] with `policy`.
+        pub fn with_policy(policy: Policy) -> Self {
+            let clock = Arc::new(ManualClock::new(START));
+            let directory = Arc::new(MemoryDirectory::new());
+            let bank = Verifier::new(directory.clone(), Arc::new(MemoryLedger::new()), clock.clone(), policy);
+            Self { clock, directory, bank }
+        }
+
+        /// Installs the token app on a new phone (T1): an empty store on the shared clock.
+        pub fn new_phone(&self) -> Phone {
+            Vault::open(Arc::new(MemoryStore::new()), self.clock.clone(), Issuer::new(Prefix::ANDROID)).expect("a new phone opens")
+        }
+
+        /// The app issues its token on first start (T2) and hands its key URI to the token service, which records it for banks.
+        pub fn first_start(&self, phone: &mut Phone) -> TokenInfo {
+            let token = phone.issue().expect("issue");
+            let uri = phone.export_uri(token.serial.as_str()).expect("export");
+            let credential = Credential::try_from(KeyUri::parse(&uri).expect("uri")).expect("credential");
+            self.directory.add(credential).expect("recorded");
+            token
+        }
+
+        /// The phone's current code for `token`.
+        pub fn code(&self, phone: &mut Phone, token: &TokenInfo) -> String {
+            phone.code(token.serial.as_str()).expect("code").value.to_string()
+        }
+
+        /// Waits for the next 30-second code.
+        pub fn next_step(&self) {
+            self.clock.advance(30);
+        }
+
+        /// Registers `token` for `contract` with the phone's current code (B1).
+        pub fn register(&self, contract: &str, phone: &mut Phone, token: &TokenInfo) -> Outcome {
+            let code = self.code(phone, token);
+            self.bank.register(contract, &token.serial.grouped(), &code).expect("register")
+        }
+
+        /// Logs in to `contract` with the phone's current code (B2).
+        pub fn login(&self, contract: &str, phone: &mut Phone, token: &TokenInfo) -> Outcome {
+            let code = self.code(phone, token);
+            self.bank.login(contract, &code).expect("login")
+        }
+    }
+
+    impl Default for World {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
+}
