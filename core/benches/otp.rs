@@ -14,6 +14,9 @@ const ITERATIONS: u64 = 1_000_000;
 const REPEATS: usize = 9;
 const T0: u64 = 1_700_000_000;
 
+/// One way of making a code from a time.
+type Path = Box<dyn FnMut(u64) -> u32>;
+
 /// Nanoseconds per call of each path: the paths take turns, `REPEATS` rounds of
 /// `ITERATIONS` calls after a warm-up round, and each path's median is kept, so
 /// clock-speed changes hit every path alike.
@@ -42,7 +45,13 @@ fn measure(paths: &mut [&mut dyn FnMut(u64) -> u32]) -> Vec<f64> {
 
 fn truncate(mac: &[u8]) -> u32 {
     let offset = usize::from(mac[mac.len() - 1] & 0x0f);
-    (u32::from_be_bytes([mac[offset], mac[offset + 1], mac[offset + 2], mac[offset + 3]]) & 0x7fff_ffff) % 1_000_000
+    (u32::from_be_bytes([
+        mac[offset],
+        mac[offset + 1],
+        mac[offset + 2],
+        mac[offset + 3],
+    ]) & 0x7fff_ffff)
+        % 1_000_000
 }
 
 fn padded(key: &[u8], block: usize, pad: u8) -> Vec<u8> {
@@ -55,10 +64,22 @@ fn padded(key: &[u8], block: usize, pad: u8) -> Vec<u8> {
 
 /// The limit for SHA-1: inner and outer states precomputed, two compressions per code.
 fn limit_sha1(key: &[u8]) -> impl FnMut(u64) -> u32 {
-    let iv = [0x6745_2301u32, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0];
+    let iv = [
+        0x6745_2301u32,
+        0xEFCD_AB89,
+        0x98BA_DCFE,
+        0x1032_5476,
+        0xC3D2_E1F0,
+    ];
     let (mut inner, mut outer) = (iv, iv);
-    sha1::compress(&mut inner, &[*GenericArray::from_slice(&padded(key, 64, 0x36))]);
-    sha1::compress(&mut outer, &[*GenericArray::from_slice(&padded(key, 64, 0x5c))]);
+    sha1::compress(
+        &mut inner,
+        &[*GenericArray::from_slice(&padded(key, 64, 0x36))],
+    );
+    sha1::compress(
+        &mut outer,
+        &[*GenericArray::from_slice(&padded(key, 64, 0x5c))],
+    );
     move |time| {
         let mut block = [0u8; 64];
         block[..8].copy_from_slice(&(time / 30).to_be_bytes());
@@ -85,11 +106,24 @@ fn limit_sha1(key: &[u8]) -> impl FnMut(u64) -> u32 {
 /// The limit for SHA-256.
 fn limit_sha256(key: &[u8]) -> impl FnMut(u64) -> u32 {
     let iv = [
-        0x6a09_e667u32, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19,
+        0x6a09_e667u32,
+        0xbb67_ae85,
+        0x3c6e_f372,
+        0xa54f_f53a,
+        0x510e_527f,
+        0x9b05_688c,
+        0x1f83_d9ab,
+        0x5be0_cd19,
     ];
     let (mut inner, mut outer) = (iv, iv);
-    sha2::compress256(&mut inner, &[*GenericArray::from_slice(&padded(key, 64, 0x36))]);
-    sha2::compress256(&mut outer, &[*GenericArray::from_slice(&padded(key, 64, 0x5c))]);
+    sha2::compress256(
+        &mut inner,
+        &[*GenericArray::from_slice(&padded(key, 64, 0x36))],
+    );
+    sha2::compress256(
+        &mut outer,
+        &[*GenericArray::from_slice(&padded(key, 64, 0x5c))],
+    );
     move |time| {
         let mut block = [0u8; 64];
         block[..8].copy_from_slice(&(time / 30).to_be_bytes());
@@ -126,8 +160,14 @@ fn limit_sha512(key: &[u8]) -> impl FnMut(u64) -> u32 {
         0x5be0_cd19_137e_2179,
     ];
     let (mut inner, mut outer) = (iv, iv);
-    sha2::compress512(&mut inner, &[*GenericArray::from_slice(&padded(key, 128, 0x36))]);
-    sha2::compress512(&mut outer, &[*GenericArray::from_slice(&padded(key, 128, 0x5c))]);
+    sha2::compress512(
+        &mut inner,
+        &[*GenericArray::from_slice(&padded(key, 128, 0x36))],
+    );
+    sha2::compress512(
+        &mut outer,
+        &[*GenericArray::from_slice(&padded(key, 128, 0x5c))],
+    );
     move |time| {
         let mut block = [0u8; 128];
         block[..8].copy_from_slice(&(time / 30).to_be_bytes());
@@ -161,11 +201,17 @@ fn hmac_path<M: Mac + Clone>(mac: M) -> impl FnMut(u64) -> u32 {
 
 fn main() {
     println!("TOTP, 6 digits, 30 s; ns per code (median of {REPEATS} runs of {ITERATIONS} codes)");
-    println!("{:<8} {:>10} {:>10} {:>10} {:>10} {:>12} {:>12} {:>14}", "hash", "softtoken", "totp-rs", "Hmac", "limit", "ours/limit", "Hmac/limit", "totp-rs/ours");
+    println!(
+        "{:<8} {:>10} {:>10} {:>10} {:>10} {:>12} {:>12} {:>14}",
+        "hash", "softtoken", "totp-rs", "Hmac", "limit", "ours/limit", "Hmac/limit", "totp-rs/ours"
+    );
     for (alg, key) in [
         (Algorithm::Sha1, &b"12345678901234567890"[..]),
         (Algorithm::Sha256, &b"12345678901234567890123456789012"[..]),
-        (Algorithm::Sha512, &b"1234567890123456789012345678901234567890123456789012345678901234"[..]),
+        (
+            Algorithm::Sha512,
+            &b"1234567890123456789012345678901234567890123456789012345678901234"[..],
+        ),
     ] {
         let secret = Secret::from_bytes(key).expect("key");
         let totp = Totp::new(&secret, alg, Digits::SIX, 30).expect("totp");
@@ -178,17 +224,23 @@ fn main() {
         // Ours yields the zero-padded digits; the others stop at the number or a String.
         let mut ours = |t| u32::from(totp.value_at(t).as_str().as_bytes()[5]);
         let mut totp_rs_path = |t| theirs.generate(t).len() as u32;
-        let (mut hmac, mut limit): (Box<dyn FnMut(u64) -> u32>, Box<dyn FnMut(u64) -> u32>) = match alg {
+        let (mut hmac, mut limit): (Path, Path) = match alg {
             Algorithm::Sha1 => (
-                Box::new(hmac_path(Hmac::<sha1::Sha1>::new_from_slice(key).expect("key"))),
+                Box::new(hmac_path(
+                    Hmac::<sha1::Sha1>::new_from_slice(key).expect("key"),
+                )),
                 Box::new(limit_sha1(key)),
             ),
             Algorithm::Sha256 => (
-                Box::new(hmac_path(Hmac::<sha2::Sha256>::new_from_slice(key).expect("key"))),
+                Box::new(hmac_path(
+                    Hmac::<sha2::Sha256>::new_from_slice(key).expect("key"),
+                )),
                 Box::new(limit_sha256(key)),
             ),
             Algorithm::Sha512 => (
-                Box::new(hmac_path(Hmac::<sha2::Sha512>::new_from_slice(key).expect("key"))),
+                Box::new(hmac_path(
+                    Hmac::<sha2::Sha512>::new_from_slice(key).expect("key"),
+                )),
                 Box::new(limit_sha512(key)),
             ),
         };
@@ -198,6 +250,8 @@ fn main() {
         for t in [59u64, 1_111_111_109, 2_000_000_000] {
             let want = totp.value_at(t).number();
             assert_eq!(theirs.generate(t).parse::<u32>().expect("digits"), want);
+            assert_eq!(hmac(t), want);
+            assert_eq!(limit(t), want);
         }
         println!(
             "{:<8} {:>10.1} {:>10.1} {:>10.1} {:>10.1} {:>11.2}x {:>11.2}x {:>13.2}x",

@@ -60,8 +60,14 @@ impl TryFrom<KeyUri> for Credential {
     type Error = IssueError;
     /// The credential a key URI describes, when its account names a serial (see [`KeyUri::serial`]).
     fn try_from(key: KeyUri) -> Result<Self, IssueError> {
-        let serial = key.serial().ok_or_else(|| IssueError::NoSerial(key.account.clone()))?;
-        Ok(Credential { serial, secret: key.secret, params: key.params })
+        let serial = key
+            .serial()
+            .ok_or_else(|| IssueError::NoSerial(key.account.clone()))?;
+        Ok(Credential {
+            serial,
+            secret: key.secret,
+            params: key.params,
+        })
     }
 }
 

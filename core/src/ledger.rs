@@ -2,9 +2,12 @@
 //! its bound serial, state, consecutive failures, last accepted time step and
 //! drift. A trait with an in-memory implementation; the whole state is serde.
 
+use crate::directory::Entry;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::fmt;
 use std::hash::{BuildHasher, RandomState};
+use std::sync::Arc;
 use std::sync::Mutex;
 use thiserror::Error;
 
@@ -29,6 +32,44 @@ pub enum BindingState {
     Suspended,
 }
 
+/// The bound credential as the verifier last resolved it from the directory:
+/// kept beside the record in memory so a login need not look it up again.
+/// Not part of the record: never saved, and equal to any other.
+#[derive(Clone, Default)]
+pub struct Resolved(Option<Arc<Entry>>);
+
+impl Resolved {
+    /// The cached credential, when it is the one for `serial`.
+    pub fn get(&self, serial: &str) -> Option<&Arc<Entry>> {
+        self.0
+            .as_ref()
+            .filter(|e| e.credential.serial.as_str() == serial)
+    }
+
+    /// Caches `entry`.
+    pub fn set(&mut self, entry: Arc<Entry>) {
+        self.0 = Some(entry);
+    }
+}
+
+impl PartialEq for Resolved {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Resolved {}
+
+impl fmt::Debug for Resolved {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Resolved(cached)"
+        } else {
+            "Resolved(none)"
+        })
+    }
+}
+
 /// One contract's record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Binding {
@@ -47,6 +88,9 @@ pub struct Binding {
     pub last_step: Option<u64>,
     /// Steps between the token's clock and ours at the last success.
     pub drift: i64,
+    /// The bound credential, cached in memory.
+    #[serde(skip)]
+    pub resolved: Resolved,
 }
 
 impl Binding {
@@ -60,12 +104,14 @@ impl Binding {
             failures: 0,
             last_step: None,
             drift: 0,
+            resolved: Resolved::default(),
         }
     }
 
-    /// Binds `serial` afresh: active, no failures, no steps used, no drift.
-    pub fn bind(&mut self, serial: &str, step: u64, drift: i64) {
-        self.serial = Some(serial.to_string());
+    /// Binds the credential of `entry` afresh: active, no failures, `step` used, `drift` remembered.
+    pub fn bind(&mut self, entry: &Arc<Entry>, step: u64, drift: i64) {
+        self.serial = Some(entry.credential.serial.as_str().to_string());
+        self.resolved.set(entry.clone());
         self.state = BindingState::Active;
         self.failures = 0;
         self.last_step = Some(step);
@@ -193,13 +239,29 @@ mod tests {
         ledger
             .update("c1", &mut |b| *b = Some(Binding::unbound("c1")))
             .unwrap();
+        let dir = crate::directory::MemoryDirectory::new();
+        let credential = crate::directory::issue(
+            &dir,
+            &crate::issuer::Issuer::new(crate::serial::Prefix::ANDROID),
+        )
+        .unwrap();
+        let entry = crate::directory::Directory::lookup(&dir, credential.serial.as_str())
+            .unwrap()
+            .unwrap();
         ledger
             .update("c1", &mut |b| {
                 if let Some(b) = b {
-                    b.bind("SSTA12345678", 7, -1);
+                    b.bind(&entry, 7, -1);
                 }
             })
             .unwrap();
+        assert!(ledger
+            .get("c1")
+            .unwrap()
+            .unwrap()
+            .resolved
+            .get(credential.serial.as_str())
+            .is_some());
         ledger
             .update("c0", &mut |b| *b = Some(Binding::unbound("c0")))
             .unwrap();

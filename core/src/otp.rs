@@ -203,37 +203,55 @@ impl OtpParams {
 /// A one-time code: up to 8 ASCII digits, zero-padded, held without allocation.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct OtpValue {
+    /// Always 8 digits; the code is the last `len` of them.
     ascii: [u8; 8],
     len: u8,
 }
 
 impl OtpValue {
+    #[inline]
     fn new(number: u32, digits: Digits) -> Self {
-        let mut ascii = [b'0'; 8];
-        let len = digits.get();
+        // Eight digits, two per division from a table, whatever the length:
+        // a fixed, branch-free sequence; the code is the tail.
+        const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+            2021222324252627282930313233343536373839\
+            4041424344454647484950515253545556575859\
+            6061626364656667686970717273747576777879\
+            8081828384858687888990919293949596979899";
+        let mut ascii = [0u8; 8];
         let mut n = number;
-        for slot in ascii[..usize::from(len)].iter_mut().rev() {
-            *slot = b'0' + (n % 10) as u8;
-            n /= 10;
+        for i in (0..4).rev() {
+            let pair = (n % 100) as usize * 2;
+            n /= 100;
+            ascii[2 * i..2 * i + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
         }
-        Self { ascii, len }
+        Self {
+            ascii,
+            len: digits.get(),
+        }
+    }
+
+    #[inline]
+    fn digits(&self) -> &[u8] {
+        &self.ascii[8 - usize::from(self.len)..]
     }
 
     /// The digits as text, leading zeros kept.
+    #[inline]
     pub fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.ascii[..usize::from(self.len)]).unwrap_or_default()
+        std::str::from_utf8(self.digits()).unwrap_or_default()
     }
 
     /// The code as a number (leading zeros lost; for arithmetic only).
     pub fn number(&self) -> u32 {
-        self.ascii[..usize::from(self.len)]
+        self.digits()
             .iter()
             .fold(0, |n, d| n * 10 + u32::from(d - b'0'))
     }
 
     /// Compares with typed digits in constant time (for equal lengths).
     pub fn matches(&self, digits: &[u8]) -> bool {
-        self.ascii[..usize::from(self.len)].ct_eq(digits).into()
+        self.digits().ct_eq(digits).into()
     }
 }
 
@@ -409,17 +427,24 @@ impl KeyState {
     }
 
     /// HMAC(key, counter) truncated per RFC 4226 §5.3 to a 31-bit number.
+    #[inline]
     fn truncated(&self, counter: u64) -> u32 {
         match self {
             KeyState::Sha1 { inner, outer } => {
+                let mut block = [0u8; 64];
+                block[..8].copy_from_slice(&counter.to_be_bytes());
+                block[8] = 0x80;
+                block[62..].copy_from_slice(&(72u16 * 8).to_be_bytes());
                 let mut state = *inner;
-                sha1_block(&mut state, &counter_block::<64>(counter));
-                let mut block = digest_block::<64>(20);
-                for (chunk, word) in block.chunks_exact_mut(4).zip(state) {
-                    chunk.copy_from_slice(&word.to_be_bytes());
+                sha1::compress(&mut state, &[*GenericArray::from_slice(&block)]);
+                let mut block = [0u8; 64];
+                for (c, w) in block.chunks_exact_mut(4).zip(state) {
+                    c.copy_from_slice(&w.to_be_bytes());
                 }
+                block[20] = 0x80;
+                block[62..].copy_from_slice(&(84u16 * 8).to_be_bytes());
                 let mut state = *outer;
-                sha1_block(&mut state, &block);
+                sha1::compress(&mut state, &[*GenericArray::from_slice(&block)]);
                 truncate32(&state)
             }
             KeyState::Sha256 { inner, outer } => {
@@ -476,6 +501,7 @@ impl OtpKey {
     }
 
     /// The HOTP code for `counter` (RFC 4226).
+    #[inline]
     pub fn hotp(&self, counter: u64, digits: Digits) -> OtpValue {
         OtpValue::new(digits.reduce(self.state.truncated(counter)), digits)
     }
@@ -524,6 +550,7 @@ impl Totp {
     }
 
     /// The time step that contains Unix time `time`.
+    #[inline(always)]
     pub fn step(&self, time: u64) -> u64 {
         // The usual period gets a constant divisor, which compiles to a multiplication.
         if self.period == DEFAULT_PERIOD {
@@ -534,11 +561,13 @@ impl Totp {
     }
 
     /// The code for a given time step.
+    #[inline(always)]
     pub fn at_step(&self, step: u64) -> OtpValue {
         self.key.hotp(step, self.digits)
     }
 
     /// Just the code valid at Unix time `time` (one HMAC; no window, no next code).
+    #[inline(always)]
     pub fn value_at(&self, time: u64) -> OtpValue {
         self.at_step(self.step(time))
     }

@@ -396,11 +396,19 @@ impl Verifier {
         outcome
     }
 
-    fn entry_of(&self, binding: &Binding) -> Result<Option<Arc<Entry>>, VerifyError> {
-        match &binding.serial {
-            Some(serial) => Ok(self.directory.lookup(serial)?),
-            None => Ok(None),
+    /// The bound credential: cached with the binding, else from the directory (and then cached).
+    fn entry_of(&self, binding: &mut Binding) -> Result<Option<Arc<Entry>>, VerifyError> {
+        let Some(serial) = &binding.serial else {
+            return Ok(None);
+        };
+        if let Some(entry) = binding.resolved.get(serial) {
+            return Ok(Some(entry.clone()));
         }
+        let entry = self.directory.lookup(serial)?;
+        if let Some(entry) = &entry {
+            binding.resolved.set(entry.clone());
+        }
+        Ok(entry)
     }
 
     /// B1: binds `serial` to `contract` when the serial is known and `code` is current. A contract with a token is refused (T7).
@@ -432,7 +440,7 @@ impl Verifier {
                 BindingState::Unbound | BindingState::Stopped => {
                     match self.policy.check(&entry, code, now, None, 0) {
                         Check::Accepted { step: s, drift } => {
-                            binding.bind(&serial, s, drift);
+                            binding.bind(&entry, s, drift);
                             step = Some(s);
                             Outcome::Accepted
                         }
@@ -569,7 +577,7 @@ impl Verifier {
                     Check::Accepted { .. } => {
                         match self.policy.check(&new_entry, new_code, now, None, 0) {
                             Check::Accepted { step: s, drift } => {
-                                binding.bind(&new, s, drift);
+                                binding.bind(&new_entry, s, drift);
                                 step = Some(s);
                                 Outcome::Accepted
                             }

@@ -91,8 +91,8 @@ pub mod world {
     use softtoken_core::directory::MemoryDirectory;
     use softtoken_core::issuer::Credential;
     use softtoken_core::{
-        Directory, Issuer, KeyUri, ManualClock, MemoryLedger, MemoryStore, Outcome, Policy, Prefix, TokenInfo, Vault,
-        Verifier,
+        Directory, Issuer, KeyUri, ManualClock, MemoryLedger, MemoryStore, Outcome, Policy, Prefix,
+        TokenInfo, Vault, Verifier,
     };
     use std::sync::Arc;
 
@@ -122,27 +122,46 @@ pub mod world {
         pub fn with_policy(policy: Policy) -> Self {
             let clock = Arc::new(ManualClock::new(START));
             let directory = Arc::new(MemoryDirectory::new());
-            let bank = Verifier::new(directory.clone(), Arc::new(MemoryLedger::new()), clock.clone(), policy);
-            Self { clock, directory, bank }
+            let bank = Verifier::new(
+                directory.clone(),
+                Arc::new(MemoryLedger::new()),
+                clock.clone(),
+                policy,
+            );
+            Self {
+                clock,
+                directory,
+                bank,
+            }
         }
 
         /// Installs the token app on a new phone (T1): an empty store on the shared clock.
         pub fn new_phone(&self) -> Phone {
-            Vault::open(Arc::new(MemoryStore::new()), self.clock.clone(), Issuer::new(Prefix::ANDROID)).expect("a new phone opens")
+            Vault::open(
+                Arc::new(MemoryStore::new()),
+                self.clock.clone(),
+                Issuer::new(Prefix::ANDROID),
+            )
+            .expect("a new phone opens")
         }
 
         /// The app issues its token on first start (T2) and hands its key URI to the token service, which records it for banks.
         pub fn first_start(&self, phone: &mut Phone) -> TokenInfo {
             let token = phone.issue().expect("issue");
             let uri = phone.export_uri(token.serial.as_str()).expect("export");
-            let credential = Credential::try_from(KeyUri::parse(&uri).expect("uri")).expect("credential");
+            let credential =
+                Credential::try_from(KeyUri::parse(&uri).expect("uri")).expect("credential");
             self.directory.add(credential).expect("recorded");
             token
         }
 
         /// The phone's current code for `token`.
         pub fn code(&self, phone: &mut Phone, token: &TokenInfo) -> String {
-            phone.code(token.serial.as_str()).expect("code").value.to_string()
+            phone
+                .code(token.serial.as_str())
+                .expect("code")
+                .value
+                .to_string()
         }
 
         /// Waits for the next 30-second code.
@@ -153,7 +172,9 @@ pub mod world {
         /// Registers `token` for `contract` with the phone's current code (B1).
         pub fn register(&self, contract: &str, phone: &mut Phone, token: &TokenInfo) -> Outcome {
             let code = self.code(phone, token);
-            self.bank.register(contract, &token.serial.grouped(), &code).expect("register")
+            self.bank
+                .register(contract, &token.serial.grouped(), &code)
+                .expect("register")
         }
 
         /// Logs in to `contract` with the phone's current code (B2).

@@ -25,7 +25,10 @@ fn race(n: usize, f: impl Fn(usize) -> Outcome + Send + Sync + 'static) -> Vec<O
             })
         })
         .collect();
-    handles.into_iter().map(|h| h.join().expect("no panic")).collect()
+    handles
+        .into_iter()
+        .map(|h| h.join().expect("no panic"))
+        .collect()
 }
 
 #[test]
@@ -41,7 +44,9 @@ fn n_threads_with_the_same_valid_code_exactly_one_accepted() {
         let outcomes = race(16, move |_| world.bank.login("c", &code).expect("login"));
         let accepted = outcomes.iter().filter(|o| **o == Outcome::Accepted).count();
         assert_eq!(accepted, 1, "round {round}: {outcomes:?}");
-        assert!(outcomes.iter().all(|o| matches!(o, Outcome::Accepted | Outcome::Replayed)));
+        assert!(outcomes
+            .iter()
+            .all(|o| matches!(o, Outcome::Accepted | Outcome::Replayed)));
     }
 }
 
@@ -64,7 +69,11 @@ fn n_threads_with_wrong_codes_count_exactly_n() {
         })
         .collect();
     left.sort_unstable();
-    assert_eq!(left, (36..100).collect::<Vec<u32>>(), "each failure counted once");
+    assert_eq!(
+        left,
+        (36..100).collect::<Vec<u32>>(),
+        "each failure counted once"
+    );
     assert_eq!(w.bank.status("c").unwrap().unwrap().failures, 64);
 }
 
@@ -76,8 +85,16 @@ fn more_wrong_codes_than_the_threshold_lock_exactly_at_it() {
     w.register("c", &mut phone, &token);
     w.next_step();
     let world = w.clone();
-    let outcomes = race(40, move |i| world.bank.login("c", &format!("{:06}", 999_000 + i)).expect("login"));
-    let wrong = outcomes.iter().filter(|o| matches!(o, Outcome::WrongCode { .. })).count();
+    let outcomes = race(40, move |i| {
+        world
+            .bank
+            .login("c", &format!("{:06}", 999_000 + i))
+            .expect("login")
+    });
+    let wrong = outcomes
+        .iter()
+        .filter(|o| matches!(o, Outcome::WrongCode { .. }))
+        .count();
     let locked = outcomes.iter().filter(|o| **o == Outcome::Locked).count();
     let accepted = outcomes.iter().filter(|o| **o == Outcome::Accepted).count();
     // One of the 40 guesses may by chance be the right code.
@@ -96,11 +113,21 @@ fn contracts_on_many_threads_do_not_disturb_each_other() {
     let token = w.first_start(&mut phone);
     for i in 0..32 {
         let code = w.code(&mut phone, &token);
-        assert_eq!(w.bank.register(&format!("c{i}"), token.serial.as_str(), &code).unwrap(), Outcome::Accepted);
+        assert_eq!(
+            w.bank
+                .register(&format!("c{i}"), token.serial.as_str(), &code)
+                .unwrap(),
+            Outcome::Accepted
+        );
     }
     w.next_step();
     let code = w.code(&mut phone, &token);
     let world = w.clone();
-    let outcomes = race(32, move |i| world.bank.login(&format!("c{i}"), &code).expect("login"));
-    assert!(outcomes.iter().all(|o| *o == Outcome::Accepted), "{outcomes:?}");
+    let outcomes = race(32, move |i| {
+        world.bank.login(&format!("c{i}"), &code).expect("login")
+    });
+    assert!(
+        outcomes.iter().all(|o| *o == Outcome::Accepted),
+        "{outcomes:?}"
+    );
 }
