@@ -1,0 +1,18 @@
+//! softtoken for Kotlin (`dev.softtoken`) and Swift (`SoftToken`): the uniffi
+//! layer over `softtoken-core`. It maps types and errors and holds no logic.
+
+mod errors;
+mod host;
+mod stateless;
+mod vault;
+mod verifier;
+
+pub use errors::{HostError, SoftTokenError};
+pub use host::{Clock, SecureStore};
+pub use stateless::{
+    format_serial, generate_hotp, generate_totp, parse_key_uri, parse_serial, KeyUriInfo,
+};
+pub use vault::{Algorithm, Code, TokenInfo, TokenKind, TokenVault};
+pub use verifier::{BindingState, BindingStatus, IssuedToken, Outcome, Verifier};
+
+uniffi::setup_scaffolding!();
