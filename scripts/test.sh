@@ -7,3 +7,4 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 cargo test --workspace --release --locked
 bash scripts/kotlin-test.sh
+python3 scripts/check-swift.py
