@@ -43,6 +43,18 @@ impl<S: SecureStore + ?Sized> SecureStore for std::sync::Arc<S> {
     }
 }
 
+impl<S: SecureStore + ?Sized> SecureStore for &S {
+    fn read(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        (**self).read(key)
+    }
+    fn write(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        (**self).write(key, value)
+    }
+    fn delete(&self, key: &str) -> Result<(), StoreError> {
+        (**self).delete(key)
+    }
+}
+
 impl<S: SecureStore + ?Sized> SecureStore for Box<S> {
     fn read(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         (**self).read(key)
@@ -138,6 +150,11 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The record checksum of a body: SHA-256 in lower-case hex.
+pub fn checksum(body: &[u8]) -> String {
+    hex(&Sha256::digest(body))
+}
+
 impl Record {
     /// The record's bytes (with secrets inside: wiped when dropped).
     pub fn encode(&self) -> Result<Zeroizing<Vec<u8>>, RecordError> {
@@ -146,11 +163,7 @@ impl Record {
         );
         let mut out = Zeroizing::new(Vec::with_capacity(body.len() + 96));
         out.extend_from_slice(
-            format!(
-                "{MAGIC} {FORMAT_VERSION} sha256={}\n",
-                hex(&Sha256::digest(&*body))
-            )
-            .as_bytes(),
+            format!("{MAGIC} {FORMAT_VERSION} sha256={}\n", checksum(&body)).as_bytes(),
         );
         out.extend_from_slice(&body);
         Ok(out)
@@ -185,7 +198,7 @@ impl Record {
         let newline =
             newline.ok_or_else(|| RecordError::Corrupt("cut short after the header".into()))?;
         let body = &bytes[newline + 1..];
-        if hex(&Sha256::digest(body)) != want {
+        if checksum(body) != want {
             return Err(RecordError::Corrupt(
                 "checksum mismatch: cut short or altered".into(),
             ));

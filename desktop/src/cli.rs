@@ -150,3 +150,123 @@ pub struct CodeArgs {
     #[arg(long, value_name = "N", default_value = "0", value_parser = clap::value_parser!(u64).range(0..=1000))]
     pub window: u64,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{CommandFactory, FromArgMatches};
+
+    #[test]
+    fn unix_time_explains_mistakes() {
+        assert_eq!(unix_time("59"), Ok(59));
+        assert_eq!(unix_time(" 18446744073709551615 "), Ok(u64::MAX));
+        assert!(unix_time("-1").unwrap_err().contains("before 1970"));
+        assert!(unix_time("18446744073709551616")
+            .unwrap_err()
+            .contains("too large"));
+        assert!(unix_time("soon").unwrap_err().contains("not a Unix time"));
+    }
+
+    /// A million argument lists (fewer in a debug build) from the commands' own
+    /// words, numbers and junk: each parses or is refused, never a panic.
+    #[test]
+    fn fuzz_the_command_line() {
+        const WORDS: &[&str] = &[
+            "show",
+            "code",
+            "list",
+            "import",
+            "export",
+            "delete",
+            "reissue",
+            "clock-offset",
+            "--json",
+            "--qr",
+            "--yes",
+            "-y",
+            "--secret",
+            "--secret-file",
+            "--serial",
+            "--time",
+            "--algorithm",
+            "--digits",
+            "--period",
+            "--hotp",
+            "--counter",
+            "--window",
+            "--store",
+            "--help",
+            "--version",
+            "-",
+            "--",
+            "sha1",
+            "sha512",
+            "md5",
+            "6",
+            "8",
+            "9",
+            "0",
+            "-1",
+            "30",
+            "18446744073709551616",
+            "JBSWY3DPEHPK3PXP",
+            "SSTA 1234 5671",
+            "otpauth://totp/x?secret=JBSWY3DPEHPK3PXP",
+            "",
+            "\u{3000}",
+            "ｃｏｄｅ",
+            "--time=5",
+            "--digits=7",
+            "-h",
+            "-V",
+            "=",
+            "--window=1001",
+        ];
+        let n = if cfg!(debug_assertions) {
+            20_000
+        } else {
+            1_000_000
+        };
+        let mut command = Cli::command();
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let (mut parsed, mut refused) = (0usize, 0usize);
+        for _ in 0..n {
+            let len = (next() % 7) as usize;
+            let mut args = vec!["softtoken".to_string()];
+            for _ in 0..len {
+                let word = if next() % 8 == 0 {
+                    (0..next() % 12)
+                        .map(|_| char::from((next() % 94 + 33) as u8))
+                        .collect()
+                } else {
+                    WORDS[(next() % WORDS.len() as u64) as usize].to_string()
+                };
+                args.push(word);
+            }
+            match command.try_get_matches_from_mut(&args) {
+                Ok(matches) => {
+                    Cli::from_arg_matches(&matches).expect("matches that parse make a Cli");
+                    parsed += 1;
+                }
+                Err(e) => {
+                    let _ = e.render().to_string();
+                    refused += 1;
+                }
+            }
+        }
+        assert_eq!(parsed + refused, n);
+        assert!(
+            parsed > n / 100 && refused > n / 100,
+            "parsed {parsed}, refused {refused}"
+        );
+        println!(
+            "fuzz: command line: {n} argument lists ({parsed} parsed, {refused} refused), no panic"
+        );
+    }
+}

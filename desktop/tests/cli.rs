@@ -557,3 +557,61 @@ fn help_on_every_command_and_version() {
         format!("softtoken {}", env!("CARGO_PKG_VERSION"))
     );
 }
+
+/// No command but `export` prints a stored or given secret, on stdout or stderr.
+#[test]
+fn no_output_but_export_reveals_a_secret() {
+    let secret = "IKAJIEFLCSZ2AYVWF2QI6X3OBJQV3YVN";
+    let store = Store::new("leak");
+    let uri = format!("otpauth://totp/VIP%20Access:SYMC26070843?secret={secret}");
+    let mut outputs = vec![
+        store.run(&[]),
+        store.run(&["import", &uri]),
+        store.run(&["import", &uri]),
+    ];
+    let seed = first_serial(&store);
+    let seed_uri = ok(&store.run(&["export", &seed]));
+    let seed_secret = seed_uri
+        .split("secret=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_string();
+    for args in [
+        &[][..],
+        &["show"],
+        &["show", "--json"],
+        &["show", "SYMC26070843", "--json"],
+        &["list"],
+        &["list", "--json"],
+        &["code", "--serial", "SYMC26070843"],
+        &["code", "--serial", "SYMC26070843", "--window", "3"],
+        &["code", "--secret", secret, "--window", "2"],
+        &["code", "--secret", &secret[..20]],
+        &["code", "--secret", &format!("{}!", &secret[..20])],
+        &[
+            "import",
+            &format!("otpauth://totp/x?secret={secret}&digits=9"),
+        ],
+        &["clock-offset", "5"],
+        &["reissue"],
+        &["delete", "SYMC26070843", "--yes"],
+        &["--help"],
+    ] {
+        outputs.push(store.run(args));
+    }
+    outputs.push(store.run_stdin(&["code", "--secret", "-"], secret));
+    for out in &outputs {
+        let text = format!("{}{}", stdout(out), stderr(out));
+        for form in [
+            secret.to_string(),
+            secret.to_lowercase(),
+            secret[..16].to_string(),
+            seed_secret.clone(),
+        ] {
+            assert!(!text.contains(&form), "output shows a secret: {text}");
+        }
+    }
+}

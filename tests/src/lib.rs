@@ -1,5 +1,7 @@
 //! Shared helpers for the end-to-end tests: independent oracles (oathtool,
-//! pyotp, python-vipaccess) and a deterministic case generator.
+//! pyotp, python-vipaccess), a deterministic case generator, a fuzzer.
+
+pub mod fuzz;
 
 use std::io::Write;
 use std::process::{Command, Stdio};

@@ -131,3 +131,187 @@ fn contracts_on_many_threads_do_not_disturb_each_other() {
         "{outcomes:?}"
     );
 }
+
+/// 8 threads × 100,000 mixed operations (fewer in a debug build): logins with
+/// right, wrong and replayed codes, stops, registrations, exchanges and the
+/// administrator's actions, on a clock that moves. At the end every record is
+/// consistent and failures never passed the threshold. (That no step is
+/// accepted twice is checked exactly by the next test, through the audit log.)
+#[test]
+fn mixed_operations_on_eight_threads_keep_the_invariants() {
+    use softtoken_core::otp::Totp;
+    use softtoken_core::{directory, Issuer, KeyUri, Prefix};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    const CONTRACTS: usize = 24;
+    const TOKENS: usize = 12;
+    let per_thread = if cfg!(debug_assertions) {
+        5_000
+    } else {
+        100_000
+    };
+    let w = Arc::new(World::with_policy(Policy::new(1, 1, 5, 3).unwrap()));
+    let issuer = Issuer::new(Prefix::ANDROID);
+    let tokens: Arc<Vec<(String, Totp)>> = Arc::new(
+        (0..TOKENS)
+            .map(|_| {
+                let c = directory::issue(w.directory.as_ref(), &issuer).unwrap();
+                let key = KeyUri::new(c.secret.clone(), c.params, None, "x".into()).unwrap();
+                (
+                    c.serial.as_str().to_string(),
+                    Totp::new(&key.secret, key.params.algorithm, key.params.digits, 30).unwrap(),
+                )
+            })
+            .collect(),
+    );
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let barrier = Arc::new(Barrier::new(8));
+    let handles: Vec<_> = (0..8u64)
+        .map(|t| {
+            let (w, tokens, accepted, barrier) =
+                (w.clone(), tokens.clone(), accepted.clone(), barrier.clone());
+            thread::spawn(move || {
+                let mut seed = 0x9E37_79B9_7F4A_7C15u64.wrapping_mul(t + 1);
+                let mut next = move || {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    seed
+                };
+                barrier.wait();
+                for i in 0..per_thread {
+                    if t == 0 && i % 2_000 == 0 {
+                        w.clock.advance(30);
+                    }
+                    let now = softtoken_core::Clock::now(w.clock.as_ref()).unwrap();
+                    let c = (next() % CONTRACTS as u64) as usize;
+                    let contract = format!("contract-{c}");
+                    let k = (next() % TOKENS as u64) as usize;
+                    let (serial, totp) = &tokens[k];
+                    let step = now / 30 - (next() % 2);
+                    let code = totp.at_step(step).to_string();
+                    let status = w.bank.status(&contract).unwrap();
+                    let bound = status.as_ref().and_then(|s| s.serial.clone());
+                    let bound_code = bound.as_ref().map(|b| {
+                        let (_, t) = tokens.iter().find(|(s, _)| s == b).unwrap();
+                        t.at_step(step).to_string()
+                    });
+                    let outcome = match next() % 20 {
+                        0..=9 => w
+                            .bank
+                            .login(&contract, bound_code.as_deref().unwrap_or(&code))
+                            .unwrap(),
+                        10..=11 => w.bank.login(&contract, "000000").unwrap(),
+                        12..=13 => w.bank.register(&contract, serial, &code).unwrap(),
+                        14 => w
+                            .bank
+                            .stop(&contract, bound_code.as_deref().unwrap_or(&code))
+                            .unwrap(),
+                        15 => w
+                            .bank
+                            .exchange(
+                                &contract,
+                                bound_code.as_deref().unwrap_or(&code),
+                                serial,
+                                &code,
+                            )
+                            .unwrap(),
+                        16 => w.bank.unlock(&contract).unwrap(),
+                        17 => w.bank.suspend(&contract).unwrap(),
+                        18 => w.bank.resume(&contract).unwrap(),
+                        _ => w.bank.unbind(&contract).unwrap(),
+                    };
+                    if outcome == Outcome::Accepted {
+                        accepted.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().expect("no panic");
+    }
+    for c in 0..CONTRACTS {
+        let Some(s) = w.bank.status(&format!("contract-{c}")).unwrap() else {
+            continue;
+        };
+        match s.state {
+            BindingState::Active => assert!(s.serial.is_some(), "{s:?}"),
+            BindingState::Unbound | BindingState::Stopped => assert!(s.serial.is_none(), "{s:?}"),
+            BindingState::Locked => assert!(s.failures >= 5, "{s:?}"),
+            BindingState::Suspended => {}
+        }
+        assert!(s.failures <= 5, "failures passed the threshold: {s:?}");
+        assert_eq!(s.attempts_left, 5 - s.failures);
+    }
+    let accepted = accepted.load(Ordering::Relaxed);
+    assert!(accepted > 1000, "only {accepted} acceptances");
+    println!(
+        "concurrency: {} mixed operations on 8 threads, {accepted} accepted, invariants hold",
+        8 * per_thread
+    );
+}
+
+/// Every acceptance of a login is of a step after the last one accepted for that binding.
+#[test]
+fn concurrent_logins_never_accept_a_step_twice() {
+    use softtoken_core::{Audit, AuditEvent, MemoryLedger, Operation};
+    use std::sync::Mutex;
+
+    #[derive(Default)]
+    struct Log(Mutex<Vec<AuditEvent>>);
+    impl Audit for Log {
+        fn record(&self, e: &AuditEvent) {
+            self.0.lock().unwrap().push(e.clone());
+        }
+    }
+    let w = World::new();
+    let log = Arc::new(Log::default());
+    let bank = Arc::new(
+        Verifier::new(
+            w.directory.clone(),
+            Arc::new(MemoryLedger::new()),
+            w.clock.clone(),
+            Policy::default(),
+        )
+        .with_audit(log.clone()),
+    );
+    let mut phone = w.new_phone();
+    let token = w.first_start(&mut phone);
+    let code = w.code(&mut phone, &token);
+    assert_eq!(
+        bank.register("c", token.serial.as_str(), &code).unwrap(),
+        Outcome::Accepted
+    );
+    let rounds = if cfg!(debug_assertions) { 200 } else { 2_000 };
+    for _ in 0..rounds {
+        w.next_step();
+        let codes: Vec<String> = [0u64, 30]
+            .iter()
+            .map(|back| {
+                let t = softtoken_core::Clock::now(w.clock.as_ref()).unwrap() - back;
+                phone
+                    .code_at(token.serial.as_str(), t)
+                    .unwrap()
+                    .value
+                    .to_string()
+            })
+            .collect();
+        let codes = Arc::new(codes);
+        let b = bank.clone();
+        race(8, move |i| b.login("c", &codes[i % 2]).unwrap());
+    }
+    let events = log.0.lock().unwrap();
+    let steps: Vec<u64> = events
+        .iter()
+        .filter(|e| e.operation == Operation::Login && e.outcome == Outcome::Accepted)
+        .filter_map(|e| e.step)
+        .collect();
+    let unique: std::collections::HashSet<_> = steps.iter().collect();
+    assert_eq!(unique.len(), steps.len(), "a step was accepted twice");
+    assert!(
+        steps.len() >= rounds,
+        "{} acceptances over {rounds} rounds",
+        steps.len()
+    );
+}
