@@ -19,7 +19,10 @@ fun bench(name: String, calls: Int, f: () -> Unit) {
 
 /** Runs every Kotlin test, then the benchmark; ends with the line CI counts: "N passed, M failed". */
 fun main() {
-    val result = JUnitCore.runClasses(VectorsTest::class.java, VaultTest::class.java, VerifierTest::class.java, ThreadsTest::class.java)
+    val result = JUnitCore.runClasses(
+        VectorsTest::class.java, VaultTest::class.java, VerifierTest::class.java, ThreadsTest::class.java,
+        dev.softtoken.tests.app.AppCoreTest::class.java,
+    )
     for (f in result.failures) {
         println("FAILED ${f.testHeader}: ${f.message}")
         println(f.trace.lines().take(12).joinToString("\n"))

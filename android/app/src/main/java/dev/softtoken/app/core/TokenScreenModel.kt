@@ -1,0 +1,154 @@
+package dev.softtoken.app.core
+
+import dev.softtoken.SoftTokenException
+import dev.softtoken.TokenInfo
+import dev.softtoken.TokenKind
+import dev.softtoken.TokenVault
+
+/** One token as the screen draws it. */
+data class TokenCard(
+    val serial: String,
+    val displaySerial: String,
+    /** The service name for imported accounts; null for the token issued here. */
+    val title: String?,
+    val issuedHere: Boolean,
+    val code: String?,
+    val groupedCode: String?,
+    val spokenCode: String?,
+    val nextCode: String?,
+    val countdown: Countdown?,
+)
+
+/** What the screen shows. */
+sealed class ScreenState {
+    object Loading : ScreenState()
+
+    /** The tokens, the bank's token first, and a message to show once. */
+    data class Ready(val cards: List<TokenCard>, val message: Message? = null) : ScreenState()
+
+    /** The store cannot be read: say so and offer nothing that would overwrite it. */
+    data class Unreadable(val detail: String) : ScreenState()
+}
+
+/** A message for the user: a kind the UI turns into a localized string, with details. */
+data class Message(val kind: Kind, val detail: String = "") {
+    enum class Kind { ISSUED, IMPORTED, IMPORT_FAILED, DELETED, REISSUED, OFFSET_SET, FAILED }
+}
+
+/** A request to put a code on the clipboard: marked sensitive and cleared after a while. */
+data class ClipRequest(val text: String, val sensitive: Boolean = true, val clearAfterMillis: Long = 60_000)
+
+/**
+ * The token screen's logic, free of Android: it opens the vault, issues the first
+ * token, keeps codes current, and turns every error into a state or a message,
+ * never a crash and never a silent reset. The Compose screen only draws [state].
+ */
+class TokenScreenModel(
+    private val openVault: () -> TokenVault,
+    /** Unix time in seconds, as the vault's clock sees it (for the countdown). */
+    private val now: () -> Long,
+) {
+    var state: ScreenState = ScreenState.Loading
+        private set
+    private var vault: TokenVault? = null
+
+    /** Opens the vault; on first start issues the token (T2). */
+    fun start(): ScreenState {
+        state = try {
+            val v = openVault()
+            vault = v
+            var message: Message? = null
+            if (v.tokens().none { it.issuedHere }) {
+                message = Message(Message.Kind.ISSUED, v.issue().displaySerial)
+            }
+            ScreenState.Ready(cards(v), message)
+        } catch (e: SoftTokenException.CorruptStore) {
+            ScreenState.Unreadable(e.message ?: "")
+        } catch (e: SoftTokenException.Store) {
+            ScreenState.Unreadable(e.message ?: "")
+        } catch (e: SoftTokenException) {
+            ScreenState.Unreadable(e.message ?: "")
+        }
+        return state
+    }
+
+    /** Recomputes the codes (call once a second). */
+    fun tick(): ScreenState {
+        val v = vault ?: return state
+        val current = state
+        if (current is ScreenState.Ready) {
+            state = current.copy(cards = cards(v), message = null)
+        }
+        return state
+    }
+
+    /** The code of [serial] for the clipboard; for a counter-based token, its next code (which uses it up). */
+    fun copy(serial: String): ClipRequest? {
+        val card = (state as? ScreenState.Ready)?.cards?.firstOrNull { it.serial == serial } ?: return null
+        card.code?.let { return ClipRequest(it) }
+        val v = vault ?: return null
+        return try {
+            ClipRequest(v.code(serial).value)
+        } catch (e: SoftTokenException) {
+            state = ScreenState.Ready(cards(v), Message(Message.Kind.FAILED, e.message ?: ""))
+            null
+        }
+    }
+
+    /** The serial as the bank's form wants it (T4): not secret, so not marked sensitive, never cleared. */
+    fun copySerial(serial: String): ClipRequest? =
+        (state as? ScreenState.Ready)?.cards?.firstOrNull { it.serial == serial }?.let {
+            ClipRequest(it.displaySerial, sensitive = false, clearAfterMillis = 0)
+        }
+
+    /** Imports a pasted or scanned key URI. */
+    fun import(uri: String): ScreenState = act { v ->
+        val added = v.importUri(uri.trim())
+        Message(Message.Kind.IMPORTED, added.joinToString { it.displaySerial })
+    }
+
+    /** Deletes a token (after the UI's confirmation that the bank must be told). */
+    fun delete(serial: String): ScreenState = act { v -> Message(Message.Kind.DELETED, v.delete(serial).displaySerial) }
+
+    /** Replaces the issued token with a new serial (T5); the UI confirms first. */
+    fun reissue(serial: String): ScreenState = act { v -> Message(Message.Kind.REISSUED, v.reissue(serial).displaySerial) }
+
+    /** Sets the clock offset from the settings screen. */
+    fun setClockOffset(seconds: Long): ScreenState = act { v ->
+        v.setClockOffset(seconds)
+        Message(Message.Kind.OFFSET_SET, seconds.toString())
+    }
+
+    private fun act(action: (TokenVault) -> Message): ScreenState {
+        val v = vault ?: return state
+        val message = try {
+            action(v)
+        } catch (e: SoftTokenException.InvalidUri) {
+            Message(Message.Kind.IMPORT_FAILED, e.message ?: "")
+        } catch (e: SoftTokenException.InvalidSecret) {
+            Message(Message.Kind.IMPORT_FAILED, e.message ?: "")
+        } catch (e: SoftTokenException) {
+            Message(Message.Kind.FAILED, e.message ?: "")
+        }
+        state = ScreenState.Ready(cards(v), message)
+        return state
+    }
+
+    private fun cards(v: TokenVault): List<TokenCard> = v.tokens().map { card(v, it) }
+
+    private fun card(v: TokenVault, t: TokenInfo): TokenCard {
+        // Counter-based codes are drawn on demand only: drawing one uses it up.
+        val code = if (t.kind == TokenKind.TOTP) runCatching { v.code(t.serial) }.getOrNull() else null
+        return TokenCard(
+            serial = t.serial,
+            displaySerial = t.displaySerial,
+            title = if (t.issuedHere) null else listOfNotNull(t.issuer, t.label).distinct().joinToString(" · "),
+            issuedHere = t.issuedHere,
+            code = code?.value,
+            groupedCode = code?.value?.let(Format::groupedCode),
+            spokenCode = code?.value?.let(Format::spokenDigits),
+            nextCode = code?.nextValue?.let(Format::groupedCode),
+            countdown = code?.let { Countdown.of(it, now()) },
+        )
+    }
+}
