@@ -8,3 +8,4 @@ bash scripts/setup.sh
 cargo test --workspace --release --locked
 bash scripts/kotlin-test.sh
 python3 scripts/check-swift.py
+python3 scripts/check-strings.py

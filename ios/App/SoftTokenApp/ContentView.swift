@@ -1,0 +1,131 @@
+import SoftToken
+import SwiftUI
+
+/// The one screen: the serial and the code, redrawn every second. It draws; the core decides.
+struct ContentView: View {
+    @ObservedObject var model: TokenModel
+    @State private var importing = false
+    @State private var importText = ""
+    @State private var settings = false
+    @State private var offsetText = "0"
+    @State private var confirmDelete: TokenModel.Card?
+    @State private var confirmReissue: TokenModel.Card?
+    private let ticker = Timer.publish(every: 1, on: .main, in: .common).autoconnect()
+
+    var body: some View {
+        NavigationStack {
+            content
+                .navigationTitle("softtoken")
+                .toolbar {
+                    if case .ready = model.phase {
+                        Button { importing = true } label: { Label("Add an account", systemImage: "plus") }
+                        Button { settings = true } label: { Label("Settings", systemImage: "gearshape") }
+                    }
+                }
+        }
+        .task { await model.start() }
+        .onReceive(ticker) { _ in Task { await model.refresh() } }
+        .alert("Add an account", isPresented: $importing) {
+            TextField("Paste an otpauth:// link", text: $importText)
+            Button("Add") { Task { await model.importUri(importText); importText = "" } }
+            Button("Cancel", role: .cancel) {}
+        }
+        .alert("Settings", isPresented: $settings) {
+            TextField("Clock correction (seconds)", text: $offsetText).keyboardType(.numbersAndPunctuation)
+            Button("Save") { if let s = Int64(offsetText) { Task { await model.setClockOffset(s) } } }
+            Button("Cancel", role: .cancel) {}
+        } message: { Text("Negative when this phone's clock is fast") }
+        .alert("Delete this token?", isPresented: Binding(get: { confirmDelete != nil }, set: { if !$0 { confirmDelete = nil } }), presenting: confirmDelete) { card in
+            Button("Delete", role: .destructive) { Task { await model.delete(card) } }
+            Button("Cancel", role: .cancel) {}
+        } message: { card in
+            Text("Token \(card.token.displaySerial) cannot be recovered once deleted. Stop it in your bank's internet banking first; otherwise the branch must re-issue before you can register a new token.")
+        }
+        .alert("Issue a new token?", isPresented: Binding(get: { confirmReissue != nil }, set: { if !$0 { confirmReissue = nil } }), presenting: confirmReissue) { card in
+            Button("Issue a new token", role: .destructive) { Task { await model.reissue(card) } }
+            Button("Cancel", role: .cancel) {}
+        } message: { card in
+            Text("Token \(card.token.displaySerial) is replaced by a new serial number. Your bank must be told: register the new serial, or the branch must re-issue.")
+        }
+    }
+
+    @ViewBuilder private var content: some View {
+        switch model.phase {
+        case .loading:
+            ProgressView()
+        case let .unreadable(detail):
+            VStack(alignment: .leading, spacing: 12) {
+                Text("The token store cannot be read").font(.title2)
+                Text("Your tokens were left untouched. Do not delete the app: contact your bank or reinstall only after it has re-issued your token.")
+                Text(detail).font(.footnote).foregroundStyle(.secondary)
+            }.padding()
+        case .ready:
+            List {
+                ForEach(model.cards) { card in
+                    TokenCardView(card: card, model: model, onDelete: { confirmDelete = card }, onReissue: { confirmReissue = card })
+                }
+                if let message = model.message {
+                    Text(message).font(.footnote).foregroundStyle(.secondary)
+                }
+            }
+        }
+    }
+}
+
+private struct TokenCardView: View {
+    let card: TokenModel.Card
+    @ObservedObject var model: TokenModel
+    let onDelete: () -> Void
+    let onReissue: () -> Void
+
+    var body: some View {
+        VStack(alignment: .leading, spacing: 8) {
+            if !card.token.issuedHere {
+                Text([card.token.issuer, card.token.label].compactMap { $0 }.joined(separator: " · ")).font(.headline)
+            }
+            Text("Serial number").font(.caption).foregroundStyle(.secondary)
+            HStack {
+                Text(card.token.displaySerial)
+                    .font(.title3.monospaced())
+                    .textSelection(.enabled)
+                    .accessibilityLabel(spokenDigits(card.token.displaySerial.replacingOccurrences(of: " ", with: "")))
+                Spacer()
+                Button("Copy serial number") { model.copySerial(card) }.buttonStyle(.borderless)
+            }
+            Text("Security code").font(.caption).foregroundStyle(.secondary)
+            if let code = card.code, let left = code.secondsLeft, let progress = code.progress {
+                HStack {
+                    Text(grouped(code.value))
+                        .font(card.token.issuedHere ? .largeTitle.monospaced().weight(.semibold) : .title.monospaced())
+                        .accessibilityLabel(spokenDigits(code.value))
+                        .accessibilityHint("Tap the code to copy it")
+                        .onTapGesture { model.copyCode(card) }
+                    Spacer()
+                    ZStack {
+                        Circle().stroke(.quaternary, lineWidth: 5)
+                        Circle().trim(from: 0, to: 1 - progress)
+                            .stroke(left <= 5 ? Color.red : Color.accentColor, style: StrokeStyle(lineWidth: 5, lineCap: .round))
+                            .rotationEffect(.degrees(-90))
+                        Text(left, format: .number).font(.caption.monospacedDigit())
+                    }
+                    .frame(width: 48, height: 48)
+                    .accessibilityElement()
+                    .accessibilityLabel("\(left) seconds left")
+                }
+                Text("Next: \(grouped(code.nextValue))").font(.callout).foregroundStyle(.secondary)
+            } else {
+                Button("Counter-based: tap for the next code") { model.copyCode(card) }
+            }
+        }
+        .swipeActions {
+            Button("Delete", role: .destructive, action: onDelete)
+            if card.token.issuedHere { Button("Issue a new token", action: onReissue) }
+        }
+    }
+
+    private func grouped(_ code: String) -> String {
+        guard code.count >= 6 else { return code }
+        let split = code.index(code.startIndex, offsetBy: max(3, (code.count + 1) / 2))
+        return "\(code[..<split]) \(code[split...])"
+    }
+}

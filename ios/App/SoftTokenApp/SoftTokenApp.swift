@@ -1,0 +1,12 @@
+import SwiftUI
+
+@main
+struct SoftTokenApp: App {
+    @StateObject private var model = TokenModel()
+
+    var body: some Scene {
+        WindowGroup {
+            ContentView(model: model)
+        }
+    }
+}
