@@ -468,46 +468,53 @@ impl Verifier {
         on_accept: &dyn Fn(&mut Binding),
     ) -> Result<Outcome, VerifyError> {
         let now = self.clock.now()?;
-        let (mut outcome, mut step, mut serial, mut failed) =
-            (Outcome::NotApplicable, None, None, None);
+        let (mut result, mut step, mut serial) = (Ok(Outcome::NotApplicable), None, None);
+        let audited = self.audit.is_some();
         self.ledger.update(contract, &mut |slot| {
-            serial = slot.as_ref().and_then(|b| b.serial.clone());
-            if let Some(o) = blocked(slot.as_ref()) {
-                outcome = o;
-                return;
+            if audited {
+                serial = slot.as_ref().and_then(|b| b.serial.clone());
             }
-            let Some(binding) = slot.as_mut() else { return };
-            let entry = match self.entry_of(binding) {
-                Ok(Some(entry)) => entry,
-                Ok(None) => {
-                    outcome = Outcome::UnknownSerial;
-                    return;
+            result = self.active(slot).map(|found| {
+                let (binding, entry) = match found {
+                    Ok(found) => found,
+                    Err(halt) => return halt,
+                };
+                match self
+                    .policy
+                    .check(&entry, code, now, binding.last_step, binding.drift)
+                {
+                    Check::Accepted { step: s, drift } => {
+                        binding.last_step = Some(s);
+                        binding.drift = drift;
+                        binding.failures = 0;
+                        step = Some(s);
+                        on_accept(binding);
+                        Outcome::Accepted
+                    }
+                    Check::Replayed => Outcome::Replayed,
+                    Check::Wrong => self.policy.fail(binding),
                 }
-                Err(e) => {
-                    failed = Some(e);
-                    return;
-                }
-            };
-            outcome = match self
-                .policy
-                .check(&entry, code, now, binding.last_step, binding.drift)
-            {
-                Check::Accepted { step: s, drift } => {
-                    binding.last_step = Some(s);
-                    binding.drift = drift;
-                    binding.failures = 0;
-                    step = Some(s);
-                    on_accept(binding);
-                    Outcome::Accepted
-                }
-                Check::Replayed => Outcome::Replayed,
-                Check::Wrong => self.policy.fail(binding),
-            };
+            });
         })?;
-        if let Some(e) = failed {
-            return Err(e);
+        Ok(self.report(operation, contract, serial, result?, step, now))
+    }
+
+    /// The active binding in `slot` with its credential, or the outcome that ends the operation here.
+    #[allow(clippy::type_complexity)]
+    fn active<'s>(
+        &self,
+        slot: &'s mut Option<Binding>,
+    ) -> Result<Result<(&'s mut Binding, Arc<Entry>), Outcome>, VerifyError> {
+        if let Some(halt) = blocked(slot.as_ref()) {
+            return Ok(Err(halt));
         }
-        Ok(self.report(operation, contract, serial, outcome, step, now))
+        let Some(binding) = slot.as_mut() else {
+            return Ok(Err(Outcome::NotRegistered));
+        };
+        Ok(match self.entry_of(binding)? {
+            Some(entry) => Ok((binding, entry)),
+            None => Err(Outcome::UnknownSerial),
+        })
     }
 
     /// B2: logs in with the current code.
@@ -545,29 +552,16 @@ impl Verifier {
             ));
         };
         let new = new_entry.credential.serial.as_str().to_string();
-        let (mut outcome, mut step, mut failed) = (Outcome::NotApplicable, None, None);
+        let (mut result, mut step) = (Ok(Outcome::NotApplicable), None);
         self.ledger.update(contract, &mut |slot| {
-            if let Some(o) = blocked(slot.as_ref()) {
-                outcome = o;
-                return;
-            }
-            let Some(binding) = slot.as_mut() else { return };
-            if binding.serial.as_deref() == Some(new.as_str()) {
-                outcome = Outcome::AlreadyBound;
-                return;
-            }
-            let old_entry = match self.entry_of(binding) {
-                Ok(Some(entry)) => entry,
-                Ok(None) => {
-                    outcome = Outcome::UnknownSerial;
-                    return;
+            result = self.active(slot).map(|found| {
+                let (binding, old_entry) = match found {
+                    Ok(found) => found,
+                    Err(halt) => return halt,
+                };
+                if binding.serial.as_deref() == Some(new.as_str()) {
+                    return Outcome::AlreadyBound;
                 }
-                Err(e) => {
-                    failed = Some(e);
-                    return;
-                }
-            };
-            outcome =
                 match self
                     .policy
                     .check(&old_entry, old_code, now, binding.last_step, binding.drift)
@@ -584,12 +578,10 @@ impl Verifier {
                             Check::Replayed | Check::Wrong => self.policy.fail(binding),
                         }
                     }
-                };
+                }
+            });
         })?;
-        if let Some(e) = failed {
-            return Err(e);
-        }
-        Ok(self.report(Operation::Exchange, contract, Some(new), outcome, step, now))
+        Ok(self.report(Operation::Exchange, contract, Some(new), result?, step, now))
     }
 
     fn admin(
@@ -600,8 +592,11 @@ impl Verifier {
     ) -> Result<Outcome, VerifyError> {
         let now = self.clock.now()?;
         let (mut outcome, mut serial) = (Outcome::NotApplicable, None);
+        let audited = self.audit.is_some();
         self.ledger.update(contract, &mut |slot| {
-            serial = slot.as_ref().and_then(|b| b.serial.clone());
+            if audited {
+                serial = slot.as_ref().and_then(|b| b.serial.clone());
+            }
             outcome = action(slot);
         })?;
         Ok(self.report(operation, contract, serial, outcome, None, now))

@@ -301,20 +301,24 @@ fn list(cli: &Cli, json: bool) -> Result<(), Failure> {
             Origin::Imported => "imported",
         };
         println!(
-            "{:<16} {:<8} {} {} {:<11} {}{}",
+            "{:<16} {:<8} {} {} {:<11} {}",
             t.serial.grouped(),
             origin,
             t.params.algorithm,
             t.params.digits.get(),
             kind,
-            t.issuer
-                .as_deref()
-                .map(|i| format!("{i}: "))
-                .unwrap_or_default(),
-            t.label
+            account(&t)
         );
     }
     Ok(())
+}
+
+/// "Issuer: account", or the account alone.
+fn account(t: &softtoken_core::TokenInfo) -> String {
+    match &t.issuer {
+        Some(issuer) => format!("{issuer}: {}", t.label),
+        None => t.label.clone(),
+    }
 }
 
 fn import(cli: &Cli, uri: &str) -> Result<(), Failure> {
@@ -340,15 +344,7 @@ fn import(cli: &Cli, uri: &str) -> Result<(), Failure> {
     let mut vault = open(cli)?;
     for line in lines {
         for t in vault.import_uri(line)? {
-            println!(
-                "Imported {} ({}{})",
-                t.serial,
-                t.issuer
-                    .as_deref()
-                    .map(|i| format!("{i}: "))
-                    .unwrap_or_default(),
-                t.label
-            );
+            println!("Imported {} ({})", t.serial, account(&t));
         }
     }
     Ok(())

@@ -114,6 +114,20 @@ impl SecureStore for FaultStore {
 /// What the vault should hold: serial -> key URI (secret and parameters).
 type Model = BTreeMap<String, String>;
 
+/// What a vault holds, in the model's terms.
+fn snapshot<S: SecureStore, C: softtoken_core::Clock>(vault: &Vault<S, C>) -> Model {
+    vault
+        .tokens()
+        .iter()
+        .map(|t| {
+            (
+                t.serial.as_str().to_string(),
+                vault.export_uri(t.serial.as_str()).unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
 fn baseline() -> (MemoryStore, Model) {
     let store = MemoryStore::new();
     let clock = ManualClock::new(T);
@@ -129,16 +143,7 @@ fn baseline() -> (MemoryStore, Model) {
             "otpauth://hotp/Example:counter?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&counter=3",
         )
         .unwrap();
-    let model = vault
-        .tokens()
-        .iter()
-        .map(|t| {
-            (
-                t.serial.as_str().to_string(),
-                vault.export_uri(t.serial.as_str()).unwrap().to_string(),
-            )
-        })
-        .collect();
+    let model = snapshot(&vault);
     let copy = MemoryStore::new();
     copy.write(VAULT_KEY, &store.read(VAULT_KEY).unwrap().unwrap())
         .unwrap();
@@ -159,15 +164,8 @@ fn scenario(store: &FaultStore, model: &mut Model) {
         Err(e) => return assert_typed(&e),
     };
     let seed = vault.tokens()[0].serial.as_str().to_string();
-    let record = |vault: &Vault<&FaultStore, &ManualClock>, model: &mut Model| {
-        model.clear();
-        for t in vault.tokens() {
-            model.insert(
-                t.serial.as_str().to_string(),
-                vault.export_uri(t.serial.as_str()).unwrap().to_string(),
-            );
-        }
-    };
+    let record =
+        |vault: &Vault<&FaultStore, &ManualClock>, model: &mut Model| *model = snapshot(vault);
     match vault.issue() {
         Ok(_) => record(&vault, model),
         Err(e) => assert_typed(&e),
@@ -198,16 +196,7 @@ fn scenario(store: &FaultStore, model: &mut Model) {
         Err(e) => assert_typed(&e),
     }
     // The vault in memory always equals what was committed.
-    let in_memory: Model = vault
-        .tokens()
-        .iter()
-        .map(|t| {
-            (
-                t.serial.as_str().to_string(),
-                vault.export_uri(t.serial.as_str()).unwrap().to_string(),
-            )
-        })
-        .collect();
+    let in_memory: Model = snapshot(&vault);
     assert_eq!(&in_memory, model);
 }
 
@@ -241,16 +230,7 @@ fn every_fault_at_every_step_keeps_committed_tokens() {
             let clock = ManualClock::new(T);
             let reopened = Vault::open(&faulty.inner, &clock, Issuer::new(Prefix::ANDROID))
                 .unwrap_or_else(|e| panic!("{fault:?} at {at}: the store was damaged: {e}"));
-            let now: Model = reopened
-                .tokens()
-                .iter()
-                .map(|t| {
-                    (
-                        t.serial.as_str().to_string(),
-                        reopened.export_uri(t.serial.as_str()).unwrap().to_string(),
-                    )
-                })
-                .collect();
+            let now: Model = snapshot(&reopened);
             assert_eq!(now, model, "{fault:?} at {at}");
             for (serial, uri) in &model {
                 let key = KeyUri::parse(uri).unwrap();
