@@ -54,7 +54,7 @@ dependencies {
     implementation(libs.androidx.compose.material.icons)
     implementation(libs.androidx.compose.ui.tooling.preview)
     // uniffi's Kotlin calls the Rust library through JNA; the AAR carries JNA's own native parts.
-    implementation("${libs.jna.get()}@aar")
+    implementation(libs.jna) { artifact { type = "aar" } }
     // QR scanning with the open-source ZXing (Apache 2.0).
     implementation(libs.zxing.embedded)
 }
