@@ -85,6 +85,16 @@ fn json(o: &Output) -> serde_json::Value {
     serde_json::from_str(&ok(o)).expect("JSON")
 }
 
+/// The base32 secret in an exported key URI.
+fn secret_of(uri: &str) -> String {
+    let key = uri
+        .trim()
+        .split("secret=")
+        .nth(1)
+        .expect("a secret parameter");
+    key.split('&').next().expect("a value").to_string()
+}
+
 fn first_serial(store: &Store) -> String {
     json(&store.run(&["list", "--json"]))[0]["serial"]
         .as_str()
@@ -151,13 +161,7 @@ fn show_json_shape_and_codes_match_oathtool() {
     ]));
     assert_eq!(next.trim(), one["next_code"].as_str().unwrap());
     let uri = ok(&store.run(&["export", serial]));
-    let secret = uri
-        .split("secret=")
-        .nth(1)
-        .unwrap()
-        .split('&')
-        .next()
-        .unwrap();
+    let secret = &secret_of(&uri);
     if let Ok(o) = Command::new("oathtool")
         .args(["--totp", "-b", secret, &format!("--now=@{from}")])
         .output()
@@ -363,16 +367,7 @@ fn import_list_export_delete_reissue() {
     assert_ne!(new, seed);
     assert!(out.contains("was replaced by"), "{out}");
     let new_uri = ok(&store.run(&["export", &new]));
-    let secret = |u: &str| {
-        u.split("secret=")
-            .nth(1)
-            .unwrap()
-            .split('&')
-            .next()
-            .unwrap()
-            .to_string()
-    };
-    assert_ne!(secret(&old_uri), secret(&new_uri));
+    assert_ne!(secret_of(&old_uri), secret_of(&new_uri));
     fails(&store.run(&["show", &seed]), 1, "no token with serial");
     assert!(ok(&store.run(&["delete", &new, "--yes"])).contains("Deleted"));
 }
@@ -571,14 +566,7 @@ fn no_output_but_export_reveals_a_secret() {
     ];
     let seed = first_serial(&store);
     let seed_uri = ok(&store.run(&["export", &seed]));
-    let seed_secret = seed_uri
-        .split("secret=")
-        .nth(1)
-        .unwrap()
-        .split('&')
-        .next()
-        .unwrap()
-        .to_string();
+    let seed_secret = secret_of(&seed_uri);
     for args in [
         &[][..],
         &["show"],
