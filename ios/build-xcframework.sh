@@ -7,13 +7,15 @@
 #   - the Swift bindings, generated with the workspace's own uniffi-bindgen,
 #     into Sources/SoftToken/Generated/ (build output, not committed);
 #   - the XCFramework with `xcodebuild -create-xcframework`.
-# Usage: ios/build-xcframework.sh [--release|--debug]   (release by default)
+# Usage: ios/build-xcframework.sh [--release|--debug]   (release by default:
+# the workspace's `mobile` profile, the release build optimised for size that
+# Android uses too)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-profile=release
+profile=mobile
 [ "${1:-}" = "--debug" ] && profile=dev
-dir=$([ "$profile" = dev ] && echo debug || echo release)
+dir=$([ "$profile" = dev ] && echo debug || echo mobile)
 
 device=aarch64-apple-ios
 simulators=(aarch64-apple-ios-sim x86_64-apple-ios)
