@@ -218,12 +218,14 @@ impl OtpValue {
             4041424344454647484950515253545556575859\
             6061626364656667686970717273747576777879\
             8081828384858687888990919293949596979899";
+        // Split once into two halves so the four pairs are two short
+        // dependency chains instead of one long one.
+        let (high, low) = ((number / 10_000) % 10_000, number % 10_000);
+        let pairs = [high / 100, high % 100, low / 100, low % 100];
         let mut ascii = [0u8; 8];
-        let mut n = number;
-        for i in (0..4).rev() {
-            let pair = (n % 100) as usize * 2;
-            n /= 100;
-            ascii[2 * i..2 * i + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+        for (out, pair) in ascii.chunks_exact_mut(2).zip(pairs) {
+            let at = pair as usize * 2;
+            out.copy_from_slice(&PAIRS[at..at + 2]);
         }
         Self {
             ascii,
@@ -234,6 +236,12 @@ impl OtpValue {
     #[inline]
     fn digits(&self) -> &[u8] {
         &self.ascii[8 - usize::from(self.len)..]
+    }
+
+    /// The digits as ASCII bytes, leading zeros kept (what a display draws one by one).
+    #[inline]
+    pub fn as_bytes(&self) -> &[u8] {
+        self.digits()
     }
 
     /// The digits as text, leading zeros kept.
@@ -431,20 +439,14 @@ impl KeyState {
     fn truncated(&self, counter: u64) -> u32 {
         match self {
             KeyState::Sha1 { inner, outer } => {
-                let mut block = [0u8; 64];
-                block[..8].copy_from_slice(&counter.to_be_bytes());
-                block[8] = 0x80;
-                block[62..].copy_from_slice(&(72u16 * 8).to_be_bytes());
                 let mut state = *inner;
-                sha1::compress(&mut state, &[*GenericArray::from_slice(&block)]);
-                let mut block = [0u8; 64];
-                for (c, w) in block.chunks_exact_mut(4).zip(state) {
-                    c.copy_from_slice(&w.to_be_bytes());
+                sha1_block(&mut state, &counter_block::<64>(counter));
+                let mut block = digest_block::<64>(20);
+                for (chunk, word) in block.chunks_exact_mut(4).zip(state) {
+                    chunk.copy_from_slice(&word.to_be_bytes());
                 }
-                block[20] = 0x80;
-                block[62..].copy_from_slice(&(84u16 * 8).to_be_bytes());
                 let mut state = *outer;
-                sha1::compress(&mut state, &[*GenericArray::from_slice(&block)]);
+                sha1_block(&mut state, &block);
                 truncate32(&state)
             }
             KeyState::Sha256 { inner, outer } => {
@@ -801,6 +803,23 @@ mod tests {
         )
     }
 
+    #[test]
+    fn digit_layout_edges() {
+        for (n, six, eight) in [
+            (0, "000000", "00000000"),
+            (99, "000099", "00000099"),
+            (10_000, "010000", "00010000"),
+            (99_999_999, "999999", "99999999"),
+        ] {
+            assert_eq!(
+                OtpValue::new(Digits::SIX.reduce(n), Digits::SIX).as_str(),
+                six
+            );
+            let d8 = Digits::new(8).unwrap();
+            assert_eq!(OtpValue::new(d8.reduce(n), d8).as_str(), eight);
+        }
+    }
+
     proptest! {
         /// The two-compression fast path equals the plain `hmac` crate path.
         #[test]
@@ -812,7 +831,19 @@ mod tests {
         ) {
             let d = Digits::new(u64::from(digits)).unwrap();
             let ours = OtpKey::new(&secret(&key), alg).hotp(counter, d);
-            prop_assert_eq!(ours.as_str(), reference(&key, alg, counter, digits));
+            let want = reference(&key, alg, counter, digits);
+            prop_assert_eq!(ours.as_str(), want.as_str());
+            prop_assert_eq!(ours.as_bytes(), want.as_bytes());
+            prop_assert_eq!(ours.number(), want.parse::<u32>().unwrap());
+        }
+
+        /// Every number below 10^8 is laid out as its zero-padded digits.
+        #[test]
+        fn digits_are_zero_padded(n in 0u32..100_000_000, digits in 6u64..=8) {
+            let d = Digits::new(digits).unwrap();
+            let value = OtpValue::new(d.reduce(n), d);
+            let want = format!("{:0width$}", n % 10u32.pow(digits as u32), width = digits as usize);
+            prop_assert_eq!(value.as_str(), want.as_str());
         }
 
         #[test]
