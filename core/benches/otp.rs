@@ -219,8 +219,25 @@ fn hmac_path<M: Mac + Clone>(mac: M) -> impl FnMut(u64) -> u32 {
     }
 }
 
-fn main() {
-    println!("TOTP, 6 digits, 30 s; ns per code (median of {REPEATS} runs of {ITERATIONS} codes)");
+/// One table row: the four paths' ns and their ratios.
+fn row(name: &str, ns: &[f64]) -> String {
+    let (ours, totp_rs, hmac, limit) = (ns[0], ns[1], ns[2], ns[3]);
+    format!(
+        "{:<8} {:>10.1} {:>10.1} {:>10.1} {:>10.1} {:>11.2}x {:>11.2}x {:>13.2}x {:>14.2}x",
+        name,
+        ours,
+        totp_rs,
+        hmac,
+        limit,
+        ours / limit,
+        hmac / limit,
+        totp_rs / ours,
+        totp_rs / limit
+    )
+}
+
+fn header(title: &str) {
+    println!("{title}");
     println!(
         "{:<8} {:>10} {:>10} {:>10} {:>10} {:>12} {:>12} {:>14} {:>15}",
         "hash",
@@ -233,6 +250,14 @@ fn main() {
         "totp-rs/ours",
         "totp-rs/limit"
     );
+}
+
+/// A code no step of the benchmark's times has, so a check computes the whole window.
+const WRONG: &str = "000000";
+
+fn main() {
+    let mut codes = Vec::new();
+    let mut checks = Vec::new();
     for (alg, key) in [
         (Algorithm::Sha1, &b"12345678901234567890"[..]),
         (Algorithm::Sha256, &b"12345678901234567890123456789012"[..]),
@@ -248,11 +273,8 @@ fn main() {
             Algorithm::Sha256 => totp_rs::Algorithm::SHA256,
             Algorithm::Sha512 => totp_rs::Algorithm::SHA512,
         };
+        // Skew 1: totp-rs's check covers the step before and after, like ours below.
         let theirs = totp_rs::TOTP::new_unchecked(theirs_alg, 6, 1, 30, key.to_vec());
-        // Ours yields the zero-padded ASCII digits (one is read); the others
-        // stop at the number or a String.
-        let mut ours = |t| u32::from(totp.value_at(t).as_bytes()[5]);
-        let mut totp_rs_path = |t| theirs.generate(t).len() as u32;
         let (mut hmac, mut limit): (Path, Path) = match alg {
             Algorithm::Sha1 => (
                 Box::new(hmac_path(
@@ -273,26 +295,59 @@ fn main() {
                 Box::new(limit_sha512(key)),
             ),
         };
-        let ns = measure(&mut [&mut ours, &mut totp_rs_path, &mut *hmac, &mut *limit]);
-        let (ours, totp_rs_ns, hmac_ns, limit_ns) = (ns[0], ns[1], ns[2], ns[3]);
-        // Every path gives the same code: the comparison is between equals.
+        // Every path gives the same code and the same verdict: the comparison is between equals.
         for t in [59u64, 1_111_111_109, 2_000_000_000] {
             let want = totp.value_at(t).number();
             assert_eq!(theirs.generate(t).parse::<u32>().expect("digits"), want);
             assert_eq!(hmac(t), want);
             assert_eq!(limit(t), want);
+            let typed = format!("{:06}", totp.value_at(t + 30).number());
+            assert!(totp.verify(typed.as_bytes(), t, 1, 1).is_some());
+            assert!(theirs.check(&typed, t));
+            for (code, found) in [(typed.as_str(), true), (WRONG, false)] {
+                assert_eq!(totp.verify(code.as_bytes(), t, 1, 1).is_some(), found);
+                assert_eq!(theirs.check(code, t), found);
+            }
         }
-        println!(
-            "{:<8} {:>10.1} {:>10.1} {:>10.1} {:>10.1} {:>11.2}x {:>11.2}x {:>13.2}x {:>14.2}x",
+
+        // Ours yields the zero-padded ASCII digits (one is read); the others
+        // stop at the number or a String.
+        let mut ours = |t| u32::from(totp.value_at(t).as_bytes()[5]);
+        let mut totp_rs_path = |t| theirs.generate(t).len() as u32;
+        codes.push(row(
             alg.name(),
-            ours,
-            totp_rs_ns,
-            hmac_ns,
-            limit_ns,
-            ours / limit_ns,
-            hmac_ns / limit_ns,
-            totp_rs_ns / ours,
-            totp_rs_ns / limit_ns
-        );
+            &measure(&mut [&mut ours, &mut totp_rs_path, &mut *hmac, &mut *limit]),
+        ));
+
+        // A login check, window ±1, with a wrong code: every path computes all three steps.
+        let wrong: u32 = WRONG.parse().expect("digits");
+        let mut ours = |t| u32::from(totp.verify(WRONG.as_bytes(), t, 1, 1).is_some());
+        let mut totp_rs_path = |t| u32::from(theirs.check(WRONG, t));
+        let mut hmac_window =
+            |t: u64| u32::from([t, t - 30, t + 30].iter().any(|&s| hmac(s) == wrong));
+        let mut limit_window =
+            |t: u64| u32::from([t, t - 30, t + 30].iter().any(|&s| limit(s) == wrong));
+        checks.push(row(
+            alg.name(),
+            &measure(&mut [
+                &mut ours,
+                &mut totp_rs_path,
+                &mut hmac_window,
+                &mut limit_window,
+            ]),
+        ));
+    }
+    header(&format!(
+        "TOTP, 6 digits, 30 s; ns per code (median of {REPEATS} runs of {ITERATIONS} codes)"
+    ));
+    for line in &codes {
+        println!("{line}");
+    }
+    println!();
+    header(&format!(
+        "Checking a typed code, window ±1, a wrong code (three steps computed); ns per check (median of {REPEATS} runs of {ITERATIONS})"
+    ));
+    for line in &checks {
+        println!("{line}");
     }
 }

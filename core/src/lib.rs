@@ -29,7 +29,7 @@ pub use clock::{Clock, ClockError, ManualClock, SystemClock};
 pub use directory::{Directory, DirectoryError, MemoryDirectory};
 pub use issuer::{Credential, IssueError, Issuer};
 pub use ledger::{Binding, BindingState, Ledger, LedgerError, LedgerState, MemoryLedger};
-pub use otp::{Algorithm, Code, Digits, Mode, OtpError, OtpParams, OtpValue, Totp};
+pub use otp::{Algorithm, Code, Digits, Mode, OtpError, OtpParams, OtpValue, Totp, TypedCode};
 pub use random::{Entropy, EntropyError, OsEntropy};
 pub use secret::{Secret, SecretError};
 pub use serial::{Prefix, Serial, SerialError, SerialKind};

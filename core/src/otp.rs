@@ -263,6 +263,34 @@ impl OtpValue {
     }
 }
 
+/// Typed digits made ready to check against codes: read once, then compared
+/// with each candidate code as a number, in constant time.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct TypedCode {
+    number: u32,
+}
+
+impl TypedCode {
+    /// The typed code, when it is exactly `digits` ASCII digits.
+    pub fn new(typed: &[u8], digits: Digits) -> Option<Self> {
+        if typed.len() != usize::from(digits.get()) {
+            return None;
+        }
+        typed
+            .iter()
+            .try_fold(0u32, |n, &d| {
+                d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+            })
+            .map(|number| TypedCode { number })
+    }
+}
+
+impl fmt::Debug for TypedCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TypedCode(**redacted**)")
+    }
+}
+
 impl fmt::Display for OtpValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -507,6 +535,16 @@ impl OtpKey {
     pub fn hotp(&self, counter: u64, digits: Digits) -> OtpValue {
         OtpValue::new(digits.reduce(self.state.truncated(counter)), digits)
     }
+
+    /// Whether `typed` is the HOTP code for `counter` (a constant-time comparison;
+    /// `typed` was read for the same number of digits).
+    #[inline]
+    pub fn is_code(&self, counter: u64, digits: Digits, typed: TypedCode) -> bool {
+        digits
+            .reduce(self.state.truncated(counter))
+            .ct_eq(&typed.number)
+            .into()
+    }
 }
 
 impl fmt::Debug for OtpKey {
@@ -572,6 +610,27 @@ impl Totp {
     #[inline(always)]
     pub fn value_at(&self, time: u64) -> OtpValue {
         self.at_step(self.step(time))
+    }
+
+    /// The step whose code is `typed` (ASCII digits), looking `back` steps
+    /// before and `forward` after the one containing `time`, nearest first;
+    /// `None` when none matches. Each comparison takes constant time. It keeps
+    /// no state, so it cannot refuse a replayed code: the verifier does that.
+    pub fn verify(&self, typed: &[u8], time: u64, back: u32, forward: u32) -> Option<u64> {
+        let typed = TypedCode::new(typed, self.digits)?;
+        let now = self.step(time);
+        let nearby = (1..=u64::from(back.max(forward))).flat_map(|k| {
+            [
+                (k <= u64::from(back)).then(|| now.checked_sub(k)).flatten(),
+                (k <= u64::from(forward))
+                    .then(|| now.checked_add(k))
+                    .flatten(),
+            ]
+        });
+        std::iter::once(Some(now))
+            .chain(nearby)
+            .flatten()
+            .find(|&step| self.key.is_code(step, self.digits, typed))
     }
 
     /// The code valid at Unix time `time`, its window and the next code.
@@ -804,6 +863,53 @@ mod tests {
     }
 
     #[test]
+    fn typed_codes_are_read_once_and_compared_as_numbers() {
+        let eight = Digits::new(8).unwrap();
+        let key = OtpKey::new(&secret(b"12345678901234567890"), Algorithm::Sha1);
+        // RFC 6238: SHA1, T = 1111111109 (step 37037036): 07081804.
+        let typed = TypedCode::new(b"07081804", eight).unwrap();
+        assert!(key.is_code(37_037_036, eight, typed));
+        assert!(!key.is_code(37_037_037, eight, typed));
+        assert_eq!(TypedCode::new(b"7081804", eight), None);
+        assert_eq!(TypedCode::new(b"0708180a", eight), None);
+        assert_eq!(
+            TypedCode::new(b"99999999", eight),
+            Some(TypedCode { number: 99_999_999 })
+        );
+        assert_eq!(format!("{typed:?}"), "TypedCode(**redacted**)");
+    }
+
+    #[test]
+    fn verify_searches_the_window_nearest_first() {
+        let totp = Totp::new(
+            &secret(b"12345678901234567890"),
+            Algorithm::Sha1,
+            Digits::SIX,
+            30,
+        )
+        .unwrap();
+        let t = 1_111_111_109;
+        let step = t / 30;
+        let code = |s: u64| totp.at_step(s).as_bytes().to_vec();
+        assert_eq!(totp.verify(b"081804", t, 0, 0), Some(step));
+        assert_eq!(totp.verify(&code(step - 1), t, 1, 1), Some(step - 1));
+        assert_eq!(totp.verify(&code(step + 1), t, 1, 1), Some(step + 1));
+        assert_eq!(totp.verify(&code(step + 1), t, 1, 0), None);
+        assert_eq!(totp.verify(&code(step - 2), t, 2, 0), Some(step - 2));
+        assert_eq!(totp.verify(&code(step - 2), t, 1, 1), None);
+        assert_eq!(totp.verify(b"81804", t, 1, 1), None);
+        assert_eq!(totp.verify(b"0081804", t, 1, 1), None);
+        assert_eq!(totp.verify(b"", t, 1, 1), None);
+        assert_eq!(totp.verify(b"08180x", t, 1, 1), None);
+        assert_eq!(totp.verify("０８１８０４".as_bytes(), t, 1, 1), None);
+        // The ends of time: no step before 0 or after the last.
+        assert_eq!(totp.verify(&code(0), 0, 5, 5), Some(0));
+        assert_eq!(totp.verify(&code(1), 29, 1, 1), Some(1));
+        let last = u64::MAX / 30;
+        assert_eq!(totp.verify(&code(last), u64::MAX, 3, 3), Some(last));
+    }
+
+    #[test]
     fn digit_layout_edges() {
         for (n, six, eight) in [
             (0, "000000", "00000000"),
@@ -835,6 +941,36 @@ mod tests {
             prop_assert_eq!(ours.as_str(), want.as_str());
             prop_assert_eq!(ours.as_bytes(), want.as_bytes());
             prop_assert_eq!(ours.number(), want.parse::<u32>().unwrap());
+        }
+
+        /// Whatever `verify` finds is in the window and has the typed code; a code
+        /// of a step in the window is always found (at that step or a nearer one
+        /// whose code happens to be the same).
+        #[test]
+        fn verify_finds_exactly_the_window(
+            time in any::<u64>(),
+            offset in -4i64..=4,
+            back in 0u32..=3,
+            forward in 0u32..=3,
+            period in 1u64..=120,
+        ) {
+            let totp = Totp::new(&secret(b"12345678901234567890"), Algorithm::Sha256, Digits::SIX, period).unwrap();
+            let now = totp.step(time);
+            let Some(target) = now.checked_add_signed(offset) else { return Ok(()) };
+            let typed = totp.at_step(target);
+            let inside = -i64::from(back) <= offset && offset <= i64::from(forward);
+            match totp.verify(typed.as_bytes(), time, back, forward) {
+                Some(step) => {
+                    prop_assert_eq!(totp.at_step(step), typed);
+                    prop_assert!(step.abs_diff(now) <= u64::from(back.max(forward)));
+                    prop_assert!(step >= now || now - step <= u64::from(back));
+                    prop_assert!(step <= now || step - now <= u64::from(forward));
+                    if inside {
+                        prop_assert!(step.abs_diff(now) <= offset.unsigned_abs());
+                    }
+                }
+                None => prop_assert!(!inside),
+            }
         }
 
         /// Every number below 10^8 is laid out as its zero-padded digits.

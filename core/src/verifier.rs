@@ -7,6 +7,7 @@ use crate::clock::{Clock, ClockError};
 use crate::directory::{self, Directory, DirectoryError, Entry};
 use crate::input;
 use crate::ledger::{Binding, BindingState, Ledger, LedgerError};
+use crate::otp::TypedCode;
 use std::fmt;
 use std::sync::Arc;
 use thiserror::Error;
@@ -253,10 +254,9 @@ impl Policy {
         let Some((code, len)) = normalize_code(typed) else {
             return Check::Wrong;
         };
-        if len != usize::from(digits.get()) {
+        let Some(typed) = TypedCode::new(&code[..len], digits) else {
             return Check::Wrong;
-        }
-        let typed = &code[..len];
+        };
         let current = i128::from(now / entry.period);
         let centres = [current + i128::from(drift), current];
         let mut tried = [i128::MIN; 2 * (2 * MAX_WINDOW as usize + 1)];
@@ -281,7 +281,7 @@ impl Policy {
                 tried[n] = step;
                 n += 1;
                 let step_u = step as u64;
-                if entry.key.hotp(step_u, digits).matches(typed) {
+                if entry.key.is_code(step_u, digits, typed) {
                     if last_step.is_some_and(|last| step_u <= last) {
                         replayed = true;
                         continue;
