@@ -157,14 +157,14 @@ pub fn checksum(body: &[u8]) -> String {
 
 impl Record {
     /// The record's bytes (with secrets inside: wiped when dropped).
-    pub fn encode(&self) -> Result<Zeroizing<Vec<u8>>, RecordError> {
+    pub fn encode(&self) -> Zeroizing<Vec<u8>> {
         let body = self.to_json().to_pretty();
         let mut out = Zeroizing::new(Vec::with_capacity(body.len() + 96));
         out.extend_from_slice(
             format!("{MAGIC} {FORMAT_VERSION} sha256={}\n", checksum(&body)).as_bytes(),
         );
         out.extend_from_slice(&body);
-        Ok(out)
+        out
     }
 
     /// Reads a record, refusing foreign, newer and damaged bytes.
@@ -458,7 +458,7 @@ mod tests {
     #[test]
     fn round_trip_and_inspectable() {
         let r = record();
-        let bytes = r.encode().unwrap();
+        let bytes = r.encode();
         let text = std::str::from_utf8(&bytes).unwrap();
         assert!(text.starts_with("softtoken-vault 1 sha256="));
         assert!(text.contains("\"foreign\": true"));
@@ -467,7 +467,7 @@ mod tests {
 
     #[test]
     fn damage_is_a_typed_error() {
-        let bytes = record().encode().unwrap();
+        let bytes = record().encode();
         for cut in [0, 10, 30, bytes.len() / 2, bytes.len() - 1] {
             let e = Record::decode(&bytes[..cut]).unwrap_err();
             assert!(
@@ -512,7 +512,7 @@ mod tests {
         assert_eq!(hotp.issuer, None);
         assert_eq!(record.issued, ["SSTA12345678", "SSTA00000001"]);
         assert_eq!(record.settings.clock_offset, -7);
-        assert_eq!(&record.encode().unwrap()[..], &golden[..]);
+        assert_eq!(&record.encode()[..], &golden[..]);
     }
 
     fn framed(body: &str) -> Vec<u8> {
@@ -689,7 +689,7 @@ mod tests {
             clock_offset in any::<i64>(),
         ) {
             let record = Record { tokens, issued, settings: Settings { clock_offset } };
-            let bytes = record.encode().unwrap();
+            let bytes = record.encode();
             let body = &bytes[bytes.iter().position(|b| *b == b'\n').unwrap() + 1..];
             let expected = as_serde(&record);
             prop_assert_eq!(serde_json::from_slice::<serde_json::Value>(body).unwrap(), expected.clone());
@@ -714,7 +714,7 @@ mod tests {
     proptest! {
         #[test]
         fn any_bit_flip_is_caught(at in any::<prop::sample::Index>(), bit in 0u8..8) {
-            let bytes = record().encode().unwrap();
+            let bytes = record().encode();
             let mut damaged = bytes.to_vec();
             let i = at.index(damaged.len());
             damaged[i] ^= 1 << bit;

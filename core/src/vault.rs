@@ -181,7 +181,7 @@ impl<S: SecureStore, C: Clock> Vault<S, C> {
 
     /// Writes `record` and, only when that succeeded, makes it the vault's state.
     fn commit(&mut self, record: Record) -> Result<(), VaultError> {
-        let bytes = record.encode()?;
+        let bytes = record.encode();
         self.store.write(VAULT_KEY, &bytes)?;
         self.record = record;
         Ok(())

@@ -4,6 +4,6 @@ use softtoken_core::store::Record;
 
 fuzz_target!(|bytes: &[u8]| {
     if let Ok(record) = Record::decode(bytes) {
-        assert_eq!(Record::decode(&record.encode().unwrap()).unwrap(), record);
+        assert_eq!(Record::decode(&record.encode()).unwrap(), record);
     }
 });

@@ -103,7 +103,7 @@ fn stored_record() {
     let body = bytes[body_at..].to_vec();
     fuzz::run("record", &[&bytes], |input| {
         if let Ok(record) = Record::decode(input) {
-            assert_eq!(Record::decode(&record.encode().unwrap()).unwrap(), record);
+            assert_eq!(Record::decode(&record.encode()).unwrap(), record);
         }
     });
     fuzz::run("record-body", &[&body], |input| {
@@ -111,7 +111,7 @@ fn stored_record() {
         let mut framed = format!("softtoken-vault 1 sha256={}\n", hex_sha256(input)).into_bytes();
         framed.extend_from_slice(input);
         if let Ok(record) = Record::decode(&framed) {
-            assert_eq!(Record::decode(&record.encode().unwrap()).unwrap(), record);
+            assert_eq!(Record::decode(&record.encode()).unwrap(), record);
         }
     });
 }
