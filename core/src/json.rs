@@ -351,8 +351,9 @@ impl Reader<'_> {
         if let Some(b'.' | b'e' | b'E') = self.peek() {
             return Err(self.error("only whole numbers are expected"));
         }
+        // -0 is 0: one value, one writing.
         Ok(Number {
-            negative,
+            negative: negative && magnitude != 0,
             magnitude,
         })
     }
@@ -541,10 +542,7 @@ mod tests {
                         Value::Number(1u64.into()),
                         Value::Number((-2i64).into()),
                         Value::Number(0u64.into()),
-                        Value::Number(Number {
-                            negative: true,
-                            magnitude: 0
-                        }),
+                        Value::Number(0u64.into()),
                         Value::Bool(true),
                         Value::Bool(false),
                         Value::Null,
