@@ -568,6 +568,10 @@ mod tests {
         assert_eq!(n("-1").as_u64(), None);
         assert_eq!(n("-0").as_u64(), Some(0));
         assert_eq!(n("-0").as_i64(), Some(0));
+        // Found by the fuzzer: -0 once read back as a value unequal to the 0 it is written as.
+        let zero = parse(b"-0").unwrap();
+        assert_eq!(&zero.to_pretty()[..], b"0");
+        assert_eq!(parse(&zero.to_pretty()).unwrap(), zero);
     }
 
     #[test]
