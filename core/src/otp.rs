@@ -689,6 +689,17 @@ mod tests {
         Secret::from_bytes(bytes).unwrap()
     }
 
+    /// The RFC 6238 SHA-1 seed, 6 digits, 30 s.
+    fn rfc_totp() -> Totp {
+        Totp::new(
+            &secret(b"12345678901234567890"),
+            Algorithm::Sha1,
+            Digits::SIX,
+            30,
+        )
+        .unwrap()
+    }
+
     #[test]
     fn rfc4226_appendix_d() {
         let key = OtpKey::new(&secret(b"12345678901234567890"), Algorithm::Sha1);
@@ -747,13 +758,7 @@ mod tests {
 
     #[test]
     fn window_and_next() {
-        let totp = Totp::new(
-            &secret(b"12345678901234567890"),
-            Algorithm::Sha1,
-            Digits::SIX,
-            30,
-        )
-        .unwrap();
+        let totp = rfc_totp();
         let code = totp.at(59).unwrap();
         let window = code.window.unwrap();
         assert_eq!(
@@ -881,13 +886,7 @@ mod tests {
 
     #[test]
     fn verify_searches_the_window_nearest_first() {
-        let totp = Totp::new(
-            &secret(b"12345678901234567890"),
-            Algorithm::Sha1,
-            Digits::SIX,
-            30,
-        )
-        .unwrap();
+        let totp = rfc_totp();
         let t = 1_111_111_109;
         let step = t / 30;
         let code = |s: u64| totp.at_step(s).as_bytes().to_vec();
