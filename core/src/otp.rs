@@ -268,6 +268,7 @@ impl OtpValue {
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct TypedCode {
     number: u32,
+    digits: Digits,
 }
 
 impl TypedCode {
@@ -281,7 +282,7 @@ impl TypedCode {
             .try_fold(0u32, |n, &d| {
                 d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
             })
-            .map(|number| TypedCode { number })
+            .map(|number| TypedCode { number, digits })
     }
 }
 
@@ -536,11 +537,12 @@ impl OtpKey {
         OtpValue::new(digits.reduce(self.state.truncated(counter)), digits)
     }
 
-    /// Whether `typed` is the HOTP code for `counter` (a constant-time comparison;
-    /// `typed` was read for the same number of digits).
+    /// Whether `typed` is the HOTP code for `counter` with as many digits as were
+    /// typed (a constant-time comparison).
     #[inline]
-    pub fn is_code(&self, counter: u64, digits: Digits, typed: TypedCode) -> bool {
-        digits
+    pub fn is_code(&self, counter: u64, typed: TypedCode) -> bool {
+        typed
+            .digits
             .reduce(self.state.truncated(counter))
             .ct_eq(&typed.number)
             .into()
@@ -630,7 +632,7 @@ impl Totp {
         std::iter::once(Some(now))
             .chain(nearby)
             .flatten()
-            .find(|&step| self.key.is_code(step, self.digits, typed))
+            .find(|&step| self.key.is_code(step, typed))
     }
 
     /// The code valid at Unix time `time`, its window and the next code.
@@ -873,13 +875,21 @@ mod tests {
         let key = OtpKey::new(&secret(b"12345678901234567890"), Algorithm::Sha1);
         // RFC 6238: SHA1, T = 1111111109 (step 37037036): 07081804.
         let typed = TypedCode::new(b"07081804", eight).unwrap();
-        assert!(key.is_code(37_037_036, eight, typed));
-        assert!(!key.is_code(37_037_037, eight, typed));
+        assert!(key.is_code(37_037_036, typed));
+        assert!(!key.is_code(37_037_037, typed));
+        // A 7-digit reading of the same code does not pass for the 6-digit one.
+        let seven = Digits::new(7).unwrap();
+        assert!(!key.is_code(37_037_036, TypedCode::new(b"0081804", seven).unwrap()));
+        assert!(key.is_code(37_037_036, TypedCode::new(b"7081804", seven).unwrap()));
+        assert!(key.is_code(37_037_036, TypedCode::new(b"081804", Digits::SIX).unwrap()));
         assert_eq!(TypedCode::new(b"7081804", eight), None);
         assert_eq!(TypedCode::new(b"0708180a", eight), None);
         assert_eq!(
             TypedCode::new(b"99999999", eight),
-            Some(TypedCode { number: 99_999_999 })
+            Some(TypedCode {
+                number: 99_999_999,
+                digits: eight
+            })
         );
         assert_eq!(format!("{typed:?}"), "TypedCode(**redacted**)");
     }

@@ -281,7 +281,7 @@ impl Policy {
                 tried[n] = step;
                 n += 1;
                 let step_u = step as u64;
-                if entry.key.is_code(step_u, digits, typed) {
+                if entry.key.is_code(step_u, typed) {
                     if last_step.is_some_and(|last| step_u <= last) {
                         replayed = true;
                         continue;
