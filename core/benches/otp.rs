@@ -56,15 +56,70 @@ fn truncate(mac: &[u8]) -> u32 {
         % 1_000_000
 }
 
-fn padded(key: &[u8], block: usize, pad: u8) -> Vec<u8> {
-    let mut out = vec![pad; block];
+fn padded<const B: usize>(key: &[u8], pad: u8) -> [u8; B] {
+    let mut out = [pad; B];
     for (o, k) in out.iter_mut().zip(key) {
         *o ^= k;
     }
     out
 }
 
-/// The limit for SHA-1: inner and outer states precomputed, two compressions per code.
+/// A hash's state word: 32 bits for SHA-1 and SHA-256, 64 for SHA-512.
+trait Word: Copy {
+    const BYTES: usize;
+    fn write_be(self, out: &mut [u8]);
+}
+
+impl Word for u32 {
+    const BYTES: usize = 4;
+    fn write_be(self, out: &mut [u8]) {
+        out.copy_from_slice(&self.to_be_bytes());
+    }
+}
+
+impl Word for u64 {
+    const BYTES: usize = 8;
+    fn write_be(self, out: &mut [u8]) {
+        out.copy_from_slice(&self.to_be_bytes());
+    }
+}
+
+/// The limit: the inner and outer states precomputed from `iv`, then exactly
+/// two calls of `compress` (one `B`-byte block each) per code, with the two
+/// padding blocks laid out directly.
+fn limit<W: Word, const N: usize, const B: usize>(
+    key: &[u8],
+    iv: [W; N],
+    compress: impl Fn(&mut [W; N], &[u8; B]),
+) -> impl FnMut(u64) -> u32 {
+    let (mut inner, mut outer) = (iv, iv);
+    compress(&mut inner, &padded(key, 0x36));
+    compress(&mut outer, &padded(key, 0x5c));
+    let digest = N * W::BYTES;
+    let bits = |len: usize| (((B + len) * 8) as u16).to_be_bytes();
+    move |time| {
+        let mut block = [0u8; B];
+        block[..8].copy_from_slice(&(time / 30).to_be_bytes());
+        block[8] = 0x80;
+        block[B - 2..].copy_from_slice(&bits(8));
+        let mut state = inner;
+        compress(&mut state, &block);
+        let mut block = [0u8; B];
+        for (c, w) in block.chunks_exact_mut(W::BYTES).zip(state) {
+            w.write_be(c);
+        }
+        block[digest] = 0x80;
+        block[B - 2..].copy_from_slice(&bits(digest));
+        let mut state = outer;
+        compress(&mut state, &block);
+        let mut mac = [0u8; 64];
+        for (c, w) in mac.chunks_exact_mut(W::BYTES).zip(state) {
+            w.write_be(c);
+        }
+        truncate(&mac[..digest])
+    }
+}
+
 fn limit_sha1(key: &[u8]) -> impl FnMut(u64) -> u32 {
     let iv = [
         0x6745_2301u32,
@@ -73,45 +128,11 @@ fn limit_sha1(key: &[u8]) -> impl FnMut(u64) -> u32 {
         0x1032_5476,
         0xC3D2_E1F0,
     ];
-    let (mut inner, mut outer) = (iv, iv);
-    sha1::compress(
-        &mut inner,
-        &[*GenericArray::from_slice(&padded(key, 64, 0x36))],
-    );
-    sha1::compress(
-        &mut outer,
-        &[*GenericArray::from_slice(&padded(key, 64, 0x5c))],
-    );
-    move |time| {
-        let mut block = [0u8; 64];
-        block[..8].copy_from_slice(&(time / 30).to_be_bytes());
-        block[8] = 0x80;
-        block[62..].copy_from_slice(&(72u16 * 8).to_be_bytes());
-        let mut state = inner;
-        sha1::compress(
-            &mut state,
-            std::slice::from_ref(GenericArray::from_slice(&block)),
-        );
-        let mut block = [0u8; 64];
-        for (c, w) in block.chunks_exact_mut(4).zip(state) {
-            c.copy_from_slice(&w.to_be_bytes());
-        }
-        block[20] = 0x80;
-        block[62..].copy_from_slice(&(84u16 * 8).to_be_bytes());
-        let mut state = outer;
-        sha1::compress(
-            &mut state,
-            std::slice::from_ref(GenericArray::from_slice(&block)),
-        );
-        let mut mac = [0u8; 20];
-        for (c, w) in mac.chunks_exact_mut(4).zip(state) {
-            c.copy_from_slice(&w.to_be_bytes());
-        }
-        truncate(&mac)
-    }
+    limit(key, iv, |state, block: &[u8; 64]| {
+        sha1::compress(state, std::slice::from_ref(GenericArray::from_slice(block)))
+    })
 }
 
-/// The limit for SHA-256.
 fn limit_sha256(key: &[u8]) -> impl FnMut(u64) -> u32 {
     let iv = [
         0x6a09_e667u32,
@@ -123,45 +144,11 @@ fn limit_sha256(key: &[u8]) -> impl FnMut(u64) -> u32 {
         0x1f83_d9ab,
         0x5be0_cd19,
     ];
-    let (mut inner, mut outer) = (iv, iv);
-    sha2::compress256(
-        &mut inner,
-        &[*GenericArray::from_slice(&padded(key, 64, 0x36))],
-    );
-    sha2::compress256(
-        &mut outer,
-        &[*GenericArray::from_slice(&padded(key, 64, 0x5c))],
-    );
-    move |time| {
-        let mut block = [0u8; 64];
-        block[..8].copy_from_slice(&(time / 30).to_be_bytes());
-        block[8] = 0x80;
-        block[62..].copy_from_slice(&(72u16 * 8).to_be_bytes());
-        let mut state = inner;
-        sha2::compress256(
-            &mut state,
-            std::slice::from_ref(GenericArray::from_slice(&block)),
-        );
-        let mut block = [0u8; 64];
-        for (c, w) in block.chunks_exact_mut(4).zip(state) {
-            c.copy_from_slice(&w.to_be_bytes());
-        }
-        block[32] = 0x80;
-        block[62..].copy_from_slice(&(96u16 * 8).to_be_bytes());
-        let mut state = outer;
-        sha2::compress256(
-            &mut state,
-            std::slice::from_ref(GenericArray::from_slice(&block)),
-        );
-        let mut mac = [0u8; 32];
-        for (c, w) in mac.chunks_exact_mut(4).zip(state) {
-            c.copy_from_slice(&w.to_be_bytes());
-        }
-        truncate(&mac)
-    }
+    limit(key, iv, |state, block: &[u8; 64]| {
+        sha2::compress256(state, std::slice::from_ref(GenericArray::from_slice(block)))
+    })
 }
 
-/// The limit for SHA-512 (128-byte blocks).
 fn limit_sha512(key: &[u8]) -> impl FnMut(u64) -> u32 {
     let iv = [
         0x6a09_e667_f3bc_c908u64,
@@ -173,42 +160,14 @@ fn limit_sha512(key: &[u8]) -> impl FnMut(u64) -> u32 {
         0x1f83_d9ab_fb41_bd6b,
         0x5be0_cd19_137e_2179,
     ];
-    let (mut inner, mut outer) = (iv, iv);
-    sha2::compress512(
-        &mut inner,
-        &[*GenericArray::from_slice(&padded(key, 128, 0x36))],
-    );
-    sha2::compress512(
-        &mut outer,
-        &[*GenericArray::from_slice(&padded(key, 128, 0x5c))],
-    );
-    move |time| {
-        let mut block = [0u8; 128];
-        block[..8].copy_from_slice(&(time / 30).to_be_bytes());
-        block[8] = 0x80;
-        block[126..].copy_from_slice(&(136u16 * 8).to_be_bytes());
-        let mut state = inner;
-        sha2::compress512(
-            &mut state,
-            std::slice::from_ref(GenericArray::from_slice(&block)),
-        );
-        let mut block = [0u8; 128];
-        for (c, w) in block.chunks_exact_mut(8).zip(state) {
-            c.copy_from_slice(&w.to_be_bytes());
-        }
-        block[64] = 0x80;
-        block[126..].copy_from_slice(&(192u16 * 8).to_be_bytes());
-        let mut state = outer;
-        sha2::compress512(
-            &mut state,
-            std::slice::from_ref(GenericArray::from_slice(&block)),
-        );
-        let mut mac = [0u8; 64];
-        for (c, w) in mac.chunks_exact_mut(8).zip(state) {
-            c.copy_from_slice(&w.to_be_bytes());
-        }
-        truncate(&mac)
-    }
+    limit(key, iv, |state, block: &[u8; 128]| {
+        sha2::compress512(state, std::slice::from_ref(GenericArray::from_slice(block)))
+    })
+}
+
+/// A check over the window ±1 made of a code path: the current step first, like ours.
+fn window(path: &mut dyn FnMut(u64) -> u32, typed: u32) -> impl FnMut(u64) -> u32 + '_ {
+    move |t| u32::from([t, t - 30, t + 30].iter().any(|&s| path(s) == typed))
 }
 
 fn hmac_path<M: Mac + Clone>(mac: M) -> impl FnMut(u64) -> u32 {
@@ -323,10 +282,8 @@ fn main() {
         let wrong: u32 = WRONG.parse().expect("digits");
         let mut ours = |t| u32::from(totp.verify(WRONG.as_bytes(), t, 1, 1).is_some());
         let mut totp_rs_path = |t| u32::from(theirs.check(WRONG, t));
-        let mut hmac_window =
-            |t: u64| u32::from([t, t - 30, t + 30].iter().any(|&s| hmac(s) == wrong));
-        let mut limit_window =
-            |t: u64| u32::from([t, t - 30, t + 30].iter().any(|&s| limit(s) == wrong));
+        let mut hmac_window = window(&mut *hmac, wrong);
+        let mut limit_window = window(&mut *limit, wrong);
         checks.push(row(
             alg.name(),
             &measure(&mut [

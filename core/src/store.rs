@@ -35,41 +35,24 @@ pub trait SecureStore: Send + Sync {
     fn delete(&self, key: &str) -> Result<(), StoreError>;
 }
 
-impl<S: SecureStore + ?Sized> SecureStore for std::sync::Arc<S> {
-    fn read(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        (**self).read(key)
-    }
-    fn write(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        (**self).write(key, value)
-    }
-    fn delete(&self, key: &str) -> Result<(), StoreError> {
-        (**self).delete(key)
-    }
+/// A store behind a pointer is the store it points to.
+macro_rules! forward_store {
+    ($($pointer:ty),*) => {$(
+        impl<S: SecureStore + ?Sized> SecureStore for $pointer {
+            fn read(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+                (**self).read(key)
+            }
+            fn write(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+                (**self).write(key, value)
+            }
+            fn delete(&self, key: &str) -> Result<(), StoreError> {
+                (**self).delete(key)
+            }
+        }
+    )*};
 }
 
-impl<S: SecureStore + ?Sized> SecureStore for &S {
-    fn read(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        (**self).read(key)
-    }
-    fn write(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        (**self).write(key, value)
-    }
-    fn delete(&self, key: &str) -> Result<(), StoreError> {
-        (**self).delete(key)
-    }
-}
-
-impl<S: SecureStore + ?Sized> SecureStore for Box<S> {
-    fn read(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        (**self).read(key)
-    }
-    fn write(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        (**self).write(key, value)
-    }
-    fn delete(&self, key: &str) -> Result<(), StoreError> {
-        (**self).delete(key)
-    }
-}
+forward_store!(std::sync::Arc<S>, &S, Box<S>);
 
 /// A store in memory, for tests and for trying things out.
 #[derive(Debug, Default)]
