@@ -3,7 +3,8 @@
 # oracles (oathtool from Debian; pyotp and python-vipaccess from PyPI), the
 # JVM test kit for the Kotlin bindings (JNA and JUnit 4 from Debian, a JDK;
 # kotlinc itself comes from npm in scripts/kotlin-test.sh), schemathesis for
-# the token service's API check, and a PostgreSQL server on 127.0.0.1:5432
+# the token service's API check, headless Chromium and its WebDriver for the
+# branch console's browser tests, and a PostgreSQL server on 127.0.0.1:5432
 # (Debian's, started here) where none answers there already.
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
@@ -16,6 +17,8 @@ command -v oathtool >/dev/null 2>&1 || apt_missing+=(oathtool)
 [ -f /usr/share/java/junit4.jar ] || apt_missing+=(junit4)
 command -v javac >/dev/null 2>&1 || apt_missing+=(openjdk-17-jdk-headless)
 command -v npm >/dev/null 2>&1 || apt_missing+=(npm)
+command -v chromium >/dev/null 2>&1 || apt_missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || apt_missing+=(chromium-driver)
 if [ ${#apt_missing[@]} -gt 0 ]; then
   echo "setup: installing ${apt_missing[*]} (apt)"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
