@@ -2,6 +2,30 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
+use zeroize::Zeroizing;
+
+/// A command-line value that holds a secret (a base32 key, a key URI): wiped when dropped and
+/// never shown by `Debug`. (The process's own copy of its arguments is the system's, not ours.)
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretArg(Zeroizing<String>);
+
+impl SecretArg {
+    /// The value as typed.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretArg(<hidden>)")
+    }
+}
+
+/// Reads a secret argument (any text: what it means is checked where it is used).
+fn secret_arg(text: &str) -> Result<SecretArg, String> {
+    Ok(SecretArg(Zeroizing::new(text.to_string())))
+}
 
 /// Parses a Unix time, explaining times before 1970.
 fn unix_time(text: &str) -> Result<u64, String> {
@@ -75,7 +99,8 @@ pub enum Command {
     )]
     Import {
         /// The key URI, or '-' for stdin.
-        uri: String,
+        #[arg(value_parser = secret_arg)]
+        uri: SecretArg,
     },
     /// Print a token's key URI (this reveals its secret).
     #[command(
@@ -120,8 +145,8 @@ pub enum Command {
 #[command(group(clap::ArgGroup::new("source").required(true).args(["secret", "secret_file", "serial"])))]
 pub struct CodeArgs {
     /// The base32 secret, or '-' to read it from stdin.
-    #[arg(long, value_name = "BASE32", conflicts_with_all = ["secret_file", "serial"])]
-    pub secret: Option<String>,
+    #[arg(long, value_name = "BASE32", value_parser = secret_arg, conflicts_with_all = ["secret_file", "serial"])]
+    pub secret: Option<SecretArg>,
     /// A file holding the base32 secret ('-' for stdin).
     #[arg(long, value_name = "PATH", conflicts_with = "serial")]
     pub secret_file: Option<PathBuf>,
@@ -155,6 +180,38 @@ pub struct CodeArgs {
 mod tests {
     use super::*;
     use clap::{CommandFactory, FromArgMatches};
+
+    #[test]
+    fn debug_never_shows_a_secret() {
+        for args in [
+            &["softtoken", "code", "--secret", "JBSWY3DPEHPK3PXP"][..],
+            &[
+                "softtoken",
+                "code",
+                "--secret=JBSWY3DPEHPK3PXP",
+                "--time",
+                "5",
+            ],
+            &[
+                "softtoken",
+                "import",
+                "otpauth://totp/x?secret=JBSWY3DPEHPK3PXP",
+            ],
+        ] {
+            let cli = Cli::try_parse_from(args).unwrap();
+            let shown = format!("{cli:?} {cli:#?}");
+            assert!(!shown.contains("JBSWY3DP"), "{shown}");
+            assert!(shown.contains("SecretArg(<hidden>)"), "{shown}");
+        }
+        let cli =
+            Cli::try_parse_from(["softtoken", "code", "--secret", "JBSWY3DPEHPK3PXP"]).unwrap();
+        match cli.command {
+            Some(Command::Code(args)) => {
+                assert_eq!(args.secret.unwrap().as_str(), "JBSWY3DPEHPK3PXP")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn unix_time_explains_mistakes() {
