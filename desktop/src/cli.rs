@@ -213,6 +213,61 @@ mod tests {
         }
     }
 
+    /// Command lines up to 1 MB (one huge value, or very many arguments): each is parsed or
+    /// refused within a bound that a linear parser meets easily and a quadratic one does not.
+    #[test]
+    fn large_command_lines_are_parsed_in_linear_time() {
+        const MB: usize = 1 << 20;
+        let bound = if cfg!(debug_assertions) {
+            std::time::Duration::from_secs(20)
+        } else {
+            std::time::Duration::from_secs(2)
+        };
+        let word = |w: &str, n: usize| vec![w.to_string(); n];
+        let mut shapes: Vec<(&str, Vec<String>)> = vec![
+            (
+                "a 1 MB secret",
+                [vec!["code".into(), "--secret".into(), "A".repeat(MB)]].concat(),
+            ),
+            ("a 1 MB import URI", vec!["import".into(), "x".repeat(MB)]),
+            ("a 1 MB serial", vec!["show".into(), "1".repeat(MB)]),
+            (
+                "a 1 MB store path",
+                vec!["--store".into(), "d/".repeat(MB / 2), "list".into()],
+            ),
+            (
+                "many flags",
+                [word("list", 1), word("--json", MB / 8)].concat(),
+            ),
+            ("many values", [word("show", 1), word("x", MB / 2)].concat()),
+            (
+                "many unknown options",
+                [word("code", 1), word("--nope", MB / 16)].concat(),
+            ),
+        ];
+        let mut command = Cli::command();
+        let mut slowest = (std::time::Duration::ZERO, "");
+        for (name, args) in shapes.iter_mut() {
+            args.insert(0, "softtoken".into());
+            let start = std::time::Instant::now();
+            match command.try_get_matches_from_mut(args.iter()) {
+                Ok(matches) => drop(Cli::from_arg_matches(&matches)),
+                Err(e) => drop(e.render().to_string()),
+            }
+            let took = start.elapsed();
+            assert!(took <= bound, "{name}: {took:?}, more than {bound:?}");
+            if took > slowest.0 {
+                slowest = (took, name);
+            }
+        }
+        println!(
+            "fuzz: command line: {} inputs up to 1 MB, slowest {:?} ({})",
+            shapes.len(),
+            slowest.0,
+            slowest.1
+        );
+    }
+
     #[test]
     fn unix_time_explains_mistakes() {
         assert_eq!(unix_time("59"), Ok(59));
