@@ -66,6 +66,12 @@ impl FileStore {
         builder
             .create(&self.dir)
             .map_err(|e| failure("cannot create the store directory", &self.dir, &e))?;
+        owner_only_path(&self.dir, 0o700).map(drop)
+    }
+
+    /// Makes the store directory the owner's alone when others may read or change it (Unix),
+    /// returning the permissions it had when it was open to them.
+    pub fn make_private(&self) -> Result<Option<u32>, StoreError> {
         owner_only_path(&self.dir, 0o700)
     }
 
@@ -99,32 +105,35 @@ impl FileStore {
     }
 }
 
-/// Narrows `path`'s permissions to `mode` (the owner's alone) when they are wider; refuses
-/// with a message when that cannot be done (another user's directory, for instance).
+/// Narrows `path`'s permissions to `mode` (the owner's alone) when they are wider, returning
+/// the permissions it had then; refuses with a message when that cannot be done (another
+/// user's directory, for instance).
 #[cfg(unix)]
-fn owner_only_path(path: &Path, mode: u32) -> Result<(), StoreError> {
+fn owner_only_path(path: &Path, mode: u32) -> Result<Option<u32>, StoreError> {
     use std::os::unix::fs::PermissionsExt;
     let current = match fs::metadata(path) {
         Ok(meta) => meta.permissions().mode() & 0o777,
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(failure("cannot read the permissions of", path, &e)),
     };
     if current & 0o077 == 0 {
-        return Ok(());
+        return Ok(None);
     }
-    fs::set_permissions(path, fs::Permissions::from_mode(current & mode)).map_err(|e| {
-        StoreError(format!(
-            "{} is open to other users (mode {current:o}) and cannot be made private: {e}; \
+    fs::set_permissions(path, fs::Permissions::from_mode(current & mode))
+        .map(|()| Some(current))
+        .map_err(|e| {
+            StoreError(format!(
+                "{} is open to other users (mode {current:o}) and cannot be made private: {e}; \
              run chmod 700 on it, or choose another place with --store or SOFTTOKEN_STORE",
-            path.display()
-        ))
-    })
+                path.display()
+            ))
+        })
 }
 
 /// Other systems keep the data directory's own access rules.
 #[cfg(not(unix))]
-fn owner_only_path(_path: &Path, _mode: u32) -> Result<(), StoreError> {
-    Ok(())
+fn owner_only_path(_path: &Path, _mode: u32) -> Result<Option<u32>, StoreError> {
+    Ok(None)
 }
 
 fn failure(what: &str, path: &Path, e: &std::io::Error) -> StoreError {

@@ -56,8 +56,20 @@ fn store_dir(cli: &Cli) -> Result<PathBuf, Failure> {
     })
 }
 
+/// Warns that the store directory was open to others (it is private now).
+fn warn_was_open(dir: &std::path::Path, mode: u32) {
+    eprintln!(
+        "softtoken: warning: the store directory {} was open to other users (mode {mode:o}); it is now the owner's alone (700). Check that the tokens in it are yours.",
+        dir.display()
+    );
+}
+
 fn open(cli: &Cli) -> Result<DesktopVault, Failure> {
-    let store = FileStore::new(store_dir(cli)?);
+    let dir = store_dir(cli)?;
+    let store = FileStore::new(&dir);
+    if let Some(mode) = store.make_private()? {
+        warn_was_open(&dir, mode);
+    }
     let path = store.path_of(VAULT_KEY);
     Vault::open(store, SystemClock, Issuer::new(Prefix::DESKTOP)).map_err(|e| match e {
         VaultError::Record(RecordError::NewerVersion { .. }) => {
@@ -84,6 +96,19 @@ fn change<T>(
 
 /// Opens the vault and issues the first token when it is empty (the first run, T2).
 fn open_with_token(cli: &Cli) -> Result<DesktopVault, Failure> {
+    let dir = store_dir(cli)?;
+    if let Some(mode) = FileStore::new(&dir).make_private()? {
+        // Others could have removed the vault: a token is not issued in its place unasked.
+        let vault = open(cli)?;
+        if vault.is_empty() {
+            return Err(Failure::Other(format!(
+                "the store directory {} was open to other users (mode {mode:o}) and holds no vault: someone may have removed it. It is now the owner's alone; restore the vault from a backup, or run softtoken again to issue a new token",
+                dir.display()
+            )));
+        }
+        warn_was_open(&dir, mode);
+        return Ok(vault);
+    }
     let vault = open(cli)?;
     if !vault.is_empty() {
         return Ok(vault);

@@ -200,17 +200,52 @@ fn concurrent_hotp_codes_are_distinct_and_move_the_counter_each_time() {
 #[test]
 fn a_store_directory_open_to_others_is_tightened() {
     use std::os::unix::fs::PermissionsExt;
+    let mode_of = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     let store = Store::new("perms");
     std::fs::create_dir_all(&store.0).unwrap();
     std::fs::set_permissions(&store.0, std::fs::Permissions::from_mode(0o777)).unwrap();
-    ok(&store.run(&["list"]));
-    let mode = std::fs::metadata(&store.0).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode, 0o700, "the directory is the owner's alone: {mode:o}");
+    let out = store.run(&["list"]);
+    ok(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("was open to other users (mode 777)"), "{err}");
+    assert_eq!(
+        mode_of(&store.0),
+        0o700,
+        "the directory is the owner's alone"
+    );
     // A vault file others could read is tightened as well.
     ok(&store.run(&["show"]));
     let vault = store.0.join("softtoken.vault");
     std::fs::set_permissions(&vault, std::fs::Permissions::from_mode(0o644)).unwrap();
     ok(&store.run(&["list"]));
-    let mode = std::fs::metadata(&vault).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode, 0o600, "the vault is the owner's alone: {mode:o}");
+    assert_eq!(mode_of(&vault), 0o600, "the vault is the owner's alone");
+}
+
+/// In a directory others could change, a missing vault may have been removed by one of them:
+/// no new token is issued in its place unasked.
+#[cfg(unix)]
+#[test]
+fn a_vault_gone_from_an_open_directory_is_not_silently_replaced() {
+    use std::os::unix::fs::PermissionsExt;
+    let store = Store::new("removed");
+    ok(&store.run(&["show"]));
+    let before = store.serials();
+    std::fs::set_permissions(&store.0, std::fs::Permissions::from_mode(0o777)).unwrap();
+    std::fs::remove_file(store.0.join("softtoken.vault")).unwrap();
+    let out = store.run(&["show"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("was open to other users (mode 777) and holds no vault"),
+        "{err}"
+    );
+    assert!(
+        !store.0.join("softtoken.vault").exists(),
+        "no token was issued"
+    );
+    // Asked again, in a directory that is now private, it is a first run.
+    ok(&store.run(&["show"]));
+    let after = store.serials();
+    assert_eq!(after.len(), 1);
+    assert_ne!(after, before);
 }
