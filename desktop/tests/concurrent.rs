@@ -249,3 +249,35 @@ fn a_vault_gone_from_an_open_directory_is_not_silently_replaced() {
     assert_eq!(after.len(), 1);
     assert_ne!(after, before);
 }
+
+/// While another process holds the store's lock, a change waits for it and a reader does not.
+#[cfg(unix)]
+#[test]
+fn changes_wait_for_the_lock_and_readers_do_not() {
+    use std::time::{Duration, Instant};
+    let store = Store::new("held");
+    ok(&store.run(&["show"]));
+    // The lock every change takes: the store directory's (see filestore.rs).
+    let mut lock = fd_lock::RwLock::new(std::fs::File::open(&store.0).unwrap());
+    let held = lock.write().unwrap();
+    let start = Instant::now();
+    ok(&store.run(&["list"]));
+    ok(&store.run(&["show", "--json"]));
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "readers never wait"
+    );
+    let mut import = store.spawn(
+        &["import", "otpauth://totp/Held:x?secret=JBSWY3DPEHPK3PXP"],
+        None,
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        import.try_wait().unwrap().is_none(),
+        "the import waits for the lock"
+    );
+    assert_eq!(store.serials().len(), 1, "nothing changed meanwhile");
+    drop(held);
+    ok(&import.wait_with_output().unwrap());
+    assert_eq!(store.serials().len(), 2);
+}
