@@ -13,7 +13,6 @@ pub mod directory;
 pub mod input;
 pub mod issuer;
 pub mod ledger;
-pub mod migration;
 pub mod otp;
 pub mod random;
 pub mod secret;

@@ -1,8 +1,8 @@
 //! Every parser under a million mutated and random inputs (in an optimised
 //! build; fewer in a debug one): no panic, and what parses round-trips.
 
-use softtoken_core::migration::{self, decode_payload};
 use softtoken_core::store::Record;
+use softtoken_core::uri::migration::{self, decode_payload};
 use softtoken_core::uri::{self, KeyUri};
 use softtoken_core::{base32, Issuer, ManualClock, MemoryStore, Prefix, Serial, Vault};
 use softtoken_tests::fuzz;
