@@ -188,7 +188,7 @@ fn exports_leave_no_copy() {
     let data = written.split_once("data=").unwrap().1;
     let raw = keys[0].secret.expose().to_vec();
     assert_eq!(
-        freed_copies(&[&raw, data[..32].as_bytes()], || migration::encode_uri(
+        freed_copies(&[&raw, &data.as_bytes()[..32]], || migration::encode_uri(
             &keys
         )
         .unwrap()),
