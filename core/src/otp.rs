@@ -866,7 +866,7 @@ mod tests {
     }
 
     proptest! {
-        /// The two-compression fast path equals the plain `hmac` crate path.
+        /// The keyed-core path equals the plain `Hmac` (`Mac` trait) path.
         #[test]
         fn fast_path_equals_hmac_crate(
             key in proptest::collection::vec(any::<u8>(), 10..300),
