@@ -390,8 +390,10 @@ impl<C: MacCore> Keyed<C> {
 }
 
 impl<C: MacCore> Drop for Keyed<C> {
-    /// The cores hold no `Zeroize`: the key-derived states are overwritten
-    /// with those of an empty key, a store the optimiser must keep.
+    /// The cores have no `Zeroize`: the key-derived states are overwritten
+    /// with those of an empty key, and `black_box` keeps the optimiser from
+    /// removing that store (best effort, as `std` documents it). The hmac
+    /// crate's own stack copy of the padded key while keying is not wiped.
     fn drop(&mut self) {
         self.core = C::keyed(&[]);
         std::hint::black_box(&self.core);
