@@ -244,9 +244,9 @@ fn secret_text(args: &CodeArgs) -> Result<Zeroizing<String>, Failure> {
 
 fn algorithm(arg: Option<AlgorithmArg>) -> Algorithm {
     match arg {
+        None | Some(AlgorithmArg::Sha1) => Algorithm::Sha1,
         Some(AlgorithmArg::Sha256) => Algorithm::Sha256,
         Some(AlgorithmArg::Sha512) => Algorithm::Sha512,
-        _ => Algorithm::Sha1,
     }
 }
 
