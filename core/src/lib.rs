@@ -3,7 +3,7 @@
 //! Codes ([`otp`]), key material ([`secret`]), serial numbers ([`serial`]),
 //! issuance ([`issuer`]), key URIs ([`uri`]), the host storage hook and record
 //! format ([`store`], written in [`json`]), time ([`clock`]), the device-side [`vault`] and the
-//! bank-side [`verifier`].
+//! bank-side [`verifier`]; what screens show of a token, in [`view`].
 #![forbid(unsafe_code)]
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
@@ -24,6 +24,7 @@ pub mod token;
 pub mod uri;
 pub mod vault;
 pub mod verifier;
+pub mod view;
 
 pub use clock::{Clock, ClockError, ManualClock, SystemClock};
 pub use directory::{Directory, DirectoryError, MemoryDirectory};

@@ -2,6 +2,7 @@ package dev.softtoken.tests
 
 import dev.softtoken.Algorithm
 import dev.softtoken.TokenVault
+import dev.softtoken.formatSerial
 import dev.softtoken.generateTotp
 import org.junit.runner.JUnitCore
 import kotlin.system.exitProcess
@@ -30,7 +31,11 @@ fun main() {
     if (result.wasSuccessful()) {
         val vault = TokenVault(MapStore(), null)
         val serial = vault.issue().serial
+        bench("formatSerial(serial)", 20_000) { formatSerial(serial) }
         bench("TokenVault.code(serial)", 20_000) { vault.code(serial) }
+        val clocked = TokenVault(MapStore(), FixedClock(1_700_000_010uL))
+        val clockedSerial = clocked.issue().serial
+        bench("code(serial), Kotlin clock", 20_000) { clocked.code(clockedSerial) }
         bench("generateTotp(...)", 20_000) {
             generateTotp("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", 1_700_000_000uL, Algorithm.SHA1, 6u.toUByte(), 30uL)
         }
