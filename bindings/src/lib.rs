@@ -12,7 +12,7 @@ pub use host::{Clock, SecureStore};
 pub use stateless::{
     format_serial, generate_hotp, generate_totp, parse_key_uri, parse_serial, KeyUriInfo,
 };
-pub use vault::{Algorithm, Code, TokenInfo, TokenKind, TokenVault};
+pub use vault::{Algorithm, Code, Origin, TokenCard, TokenInfo, TokenKind, TokenVault};
 pub use verifier::{BindingState, BindingStatus, IssuedToken, Outcome, Verifier};
 
 uniffi::setup_scaffolding!();

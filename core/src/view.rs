@@ -3,9 +3,11 @@
 //! iOS) draws from here, so they agree; none of them groups digits, names a
 //! token or reads a clock itself.
 
+use crate::clock::Clock;
 use crate::otp::{Code, Mode};
+use crate::store::SecureStore;
 use crate::token::Origin;
-use crate::vault::TokenInfo;
+use crate::vault::{TokenInfo, Vault, VaultError};
 
 /// Seconds left at or below which a countdown is ending (drawn in a warning colour).
 pub const ENDING_SECONDS: u64 = 5;
@@ -216,6 +218,24 @@ pub fn draws_code(info: &TokenInfo) -> bool {
     }
 }
 
+/// Every token (the issued ones first) with, for TOTP, its code at one moment of the vault's own clock
+/// (read once, its offset applied); HOTP codes are not drawn, as that would use them up.
+pub fn cards<S: SecureStore, C: Clock>(vault: &Vault<S, C>) -> Result<Vec<Card>, VaultError> {
+    let now = vault.now()?;
+    vault
+        .tokens()
+        .into_iter()
+        .map(|info| {
+            let code = if draws_code(&info) {
+                Some(vault.code_at(info.serial.as_str(), now)?)
+            } else {
+                None
+            };
+            Ok(Card::new(info, code.as_ref()))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -338,8 +358,21 @@ mod tests {
         assert_eq!(now, 999_999_995);
         let card = Card::new(t.clone(), Some(&v.code_at(t.serial.as_str(), now).unwrap()));
         assert_eq!(card.token.title, "softtoken");
-        assert_eq!(card.code.unwrap().countdown.unwrap().seconds_left, 25);
+        assert_eq!(
+            card.code.as_ref().unwrap().countdown.unwrap().seconds_left,
+            25
+        );
         assert!(draws_code(&t));
+        v.import_uri("otpauth://hotp/x?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&counter=0")
+            .unwrap();
+        let all = cards(&v).unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0], card);
+        assert_eq!(all[1].code, None, "a counter-based code is not drawn");
+        assert_eq!(
+            v.code_at(all[1].info.serial.as_str(), 0).unwrap().counter,
+            0
+        );
     }
 
     proptest! {
