@@ -14,7 +14,7 @@ fun main() {
         println(f.trace.lines().take(12).joinToString("\n"))
     }
     if (result.wasSuccessful()) {
-        runBenchmarks()
+        runBenchmarks(5_000)
     }
     val failed = result.failureCount
     println("kotlin: ${result.runCount - failed} passed, $failed failed")

@@ -112,7 +112,10 @@ class AppCoreTest {
         // A flipped bit, a record moved to another key, or another key altogether: a typed error.
         second[20] = (second[20].toInt() xor 1).toByte()
         File(dir, EncryptedStore.fileName("softtoken.vault")).writeBytes(second)
-        assertThrows(HostException.Failed::class.java) { store.read("softtoken.vault") }
+        val e = assertThrows(HostException.Failed::class.java) { store.read("softtoken.vault") }
+        // Read as the reason itself (the exported Rust Display), as it is quoted in SoftTokenException.Store.
+        assertEquals(e.reason, e.toString())
+        assertTrue(e.toString(), e.toString().startsWith("cannot decrypt the secure record"))
         File(dir, EncryptedStore.fileName("moved")).writeBytes(first)
         assertThrows(HostException.Failed::class.java) { store.read("moved") }
         assertThrows(HostException.Failed::class.java) { EncryptedStore(SoftwareAesGcm(), DirFiles(dir)).read("softtoken.vault") }
