@@ -8,7 +8,7 @@ mod vault;
 mod verifier;
 
 pub use errors::{HostError, SoftTokenError};
-pub use host::{Clock, SecureStore};
+pub use host::{Clock, MaybeRecord, RecordBytes, SecureStore};
 pub use stateless::{
     format_serial, generate_hotp, generate_totp, parse_key_uri, parse_serial, KeyUriInfo,
 };
