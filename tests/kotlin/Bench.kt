@@ -36,6 +36,12 @@ fun runBenchmarks(calls: Int = 20_000) {
     val clocked = TokenVault(MapStore(), FixedClock(1_700_000_010uL))
     val clockedSerial = clocked.issue().serial
     bench("code(serial), Kotlin clock", calls) { clocked.code(clockedSerial) }
+    // A screen of three tokens redrawn: one call for the whole screen against one per token and one for the list.
+    listOf("GitHub", "Example").forEach {
+        clocked.importUri("otpauth://totp/$it:alice?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=$it")
+    }
+    bench("screen: tokens() + code() × 3", calls / 4) { clocked.tokens().forEach { clocked.code(it.serial) } }
+    bench("screen: cards()", calls / 4) { clocked.cards() }
     bench("generateTotp(...)", calls) {
         generateTotp("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", 1_700_000_000uL, Algorithm.SHA1, 6u.toUByte(), 30uL)
     }
