@@ -3,7 +3,7 @@
 //! Codes ([`otp`]), key material ([`secret`]), serial numbers ([`serial`]),
 //! issuance ([`issuer`]), key URIs ([`uri`]), the host storage hook and record
 //! format ([`store`], written in [`json`]), time ([`clock`]), the device-side [`vault`] and the
-//! bank-side [`verifier`]; what screens show of a token, in [`view`].
+//! bank-side [`verifier`].
 #![forbid(unsafe_code)]
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
