@@ -1,6 +1,7 @@
-//! Nanoseconds per TOTP code, measured in one run for: softtoken; totp-rs; the
-//! RustCrypto `Hmac` with its key schedule done once (clone + update + finalize
-//! per code); and the limit: exactly two compression-function calls per code
+//! Nanoseconds per TOTP code, measured in one run for: softtoken (the `hmac`
+//! crate's `HmacCore`, keyed once, copied per code and driven through the
+//! block API); totp-rs; the RustCrypto `Hmac` with its key schedule done once
+//! (clone + update + finalize per code); and the limit: exactly two compression-function calls per code
 //! with the inner and outer states precomputed. Prints figures and ratios,
 //! and beside them totp-rs/limit: the most any HMAC implementation can be
 //! faster than totp-rs on this machine (a code needs the two compressions).

@@ -2,7 +2,7 @@
 //!
 //! Codes ([`otp`]), key material ([`secret`]), serial numbers ([`serial`]),
 //! issuance ([`issuer`]), key URIs ([`uri`]), the host storage hook and record
-//! format ([`store`], written in [`json`]), time ([`clock`]), the device-side [`vault`] and the
+//! format ([`store`], JSON through serde_json), time ([`clock`]), the device-side [`vault`] and the
 //! bank-side [`verifier`].
 #![forbid(unsafe_code)]
 #![warn(clippy::unwrap_used, clippy::expect_used)]
@@ -12,9 +12,7 @@ pub mod clock;
 pub mod directory;
 pub mod input;
 pub mod issuer;
-pub mod json;
 pub mod ledger;
-pub mod migration;
 pub mod otp;
 pub mod random;
 pub mod rules;
@@ -25,6 +23,7 @@ pub mod token;
 pub mod uri;
 pub mod vault;
 pub mod verifier;
+pub mod view;
 
 pub use clock::{Clock, ClockError, ManualClock, SystemClock};
 pub use directory::{Directory, DirectoryError, MemoryDirectory};

@@ -1,16 +1,19 @@
 //! HOTP (RFC 4226) and TOTP (RFC 6238) codes.
 //!
-//! The key is turned once into the HMAC inner and outer hash states, so each
-//! code costs exactly two compression-function calls and allocates nothing.
+//! HMAC is the `hmac` crate's: the key is turned once into its inner and
+//! outer hash states ([`HmacCore`]), so each code costs the two compressions
+//! of its own blocks and allocates nothing.
 
 use crate::secret::Secret;
+use hmac::digest::block_buffer::Eager;
+use hmac::digest::core_api::{Buffer, BufferKindUser, FixedOutputCore, UpdateCore};
+use hmac::digest::typenum::{IsLess, Le, NonZero, U256};
+use hmac::digest::{KeyInit, Output};
+use hmac::HmacCore;
 use serde::{Deserialize, Serialize};
-use sha1::digest::generic_array::GenericArray;
-use sha1::Digest;
 use std::fmt;
 use subtle::ConstantTimeEq;
 use thiserror::Error;
-use zeroize::Zeroize;
 
 /// Why a code could not be made.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -330,136 +333,101 @@ pub struct Code {
     pub window: Option<Window>,
 }
 
-const SHA1_IV: [u32; 5] = [
-    0x6745_2301,
-    0xEFCD_AB89,
-    0x98BA_DCFE,
-    0x1032_5476,
-    0xC3D2_E1F0,
-];
-const SHA256_IV: [u32; 8] = [
-    0x6a09_e667,
-    0xbb67_ae85,
-    0x3c6e_f372,
-    0xa54f_f53a,
-    0x510e_527f,
-    0x9b05_688c,
-    0x1f83_d9ab,
-    0x5be0_cd19,
-];
-const SHA512_IV: [u64; 8] = [
-    0x6a09_e667_f3bc_c908,
-    0xbb67_ae85_84ca_a73b,
-    0x3c6e_f372_fe94_f82b,
-    0xa54f_f53a_5f1d_36f1,
-    0x510e_527f_ade6_82d1,
-    0x9b05_688c_2b3e_6c1f,
-    0x1f83_d9ab_fb41_bd6b,
-    0x5be0_cd19_137e_2179,
-];
+/// A keyed HMAC core: the `hmac` crate's [`HmacCore`] for one hash, driven
+/// through the `digest` crate's block API (no buffer beyond the stack).
+trait MacCore: Clone {
+    /// The core keyed with `key`.
+    fn keyed(key: &[u8]) -> Self;
+    /// HMAC(key, counter) truncated per RFC 4226 §5.3 to a 31-bit number.
+    fn truncated(&self, counter: u64) -> u32;
+}
 
-/// HMAC inner and outer hash states after absorbing the padded key.
-#[derive(Clone, Zeroize)]
+impl<C> MacCore for C
+where
+    C: KeyInit + UpdateCore + FixedOutputCore + BufferKindUser<BufferKind = Eager> + Clone,
+    C::BlockSize: IsLess<U256>,
+    Le<C::BlockSize, U256>: NonZero,
+{
+    fn keyed(key: &[u8]) -> Self {
+        match C::new_from_slice(key) {
+            Ok(core) => core,
+            // HmacCore takes keys of every length (a longer one is hashed first):
+            // its `Result` exists only for the `KeyInit` trait's sake.
+            Err(_) => unreachable!("HMAC accepts keys of any length"),
+        }
+    }
+
+    #[inline]
+    fn truncated(&self, counter: u64) -> u32 {
+        let mut core = self.clone();
+        let mut buffer = Buffer::<C>::default();
+        buffer.digest_blocks(&counter.to_be_bytes(), |blocks| core.update_blocks(blocks));
+        let mut mac = Output::<C>::default();
+        core.finalize_fixed_core(&mut buffer, &mut mac);
+        truncate(&mac)
+    }
+}
+
+/// One hash's HMAC key schedule, done once: the inner and outer hash states
+/// after the padded key, copied for each code, so a code costs the two
+/// compressions of its own two blocks and no allocation.
+#[derive(Clone)]
+struct Keyed<C: MacCore> {
+    core: C,
+}
+
+impl<C: MacCore> Keyed<C> {
+    fn new(key: &[u8]) -> Self {
+        Self {
+            core: C::keyed(key),
+        }
+    }
+
+    #[inline]
+    fn truncated(&self, counter: u64) -> u32 {
+        self.core.truncated(counter)
+    }
+}
+
+impl<C: MacCore> Drop for Keyed<C> {
+    /// The cores have no `Zeroize`: the key-derived states are overwritten
+    /// with those of an empty key, and `black_box` keeps the optimiser from
+    /// removing that store (best effort, as `std` documents it). The hmac
+    /// crate's own stack copy of the padded key while keying is not wiped.
+    fn drop(&mut self) {
+        self.core = C::keyed(&[]);
+        std::hint::black_box(&self.core);
+    }
+}
+
+/// RFC 4226 §5.3 dynamic truncation of an HMAC value.
+#[inline]
+fn truncate(mac: &[u8]) -> u32 {
+    let offset = usize::from(mac[mac.len() - 1] & 0x0f);
+    let word = [
+        mac[offset],
+        mac[offset + 1],
+        mac[offset + 2],
+        mac[offset + 3],
+    ];
+    u32::from_be_bytes(word) & 0x7fff_ffff
+}
+
+/// A key's HMAC state for its hash: one generic shape per hash.
+#[derive(Clone)]
 enum KeyState {
-    Sha1 { inner: [u32; 5], outer: [u32; 5] },
-    Sha256 { inner: [u32; 8], outer: [u32; 8] },
-    Sha512 { inner: [u64; 8], outer: [u64; 8] },
-}
-
-fn padded_key<const B: usize, D: Digest>(key: &[u8]) -> ([u8; B], [u8; B]) {
-    let mut block = [0u8; B];
-    if key.len() > B {
-        let mut digest = D::digest(key);
-        block[..digest.len()].copy_from_slice(&digest);
-        digest.as_mut_slice().zeroize();
-    } else {
-        block[..key.len()].copy_from_slice(key);
-    }
-    let mut ipad = [0x36u8; B];
-    let mut opad = [0x5cu8; B];
-    for ((i, o), k) in ipad.iter_mut().zip(opad.iter_mut()).zip(block.iter()) {
-        *i ^= k;
-        *o ^= k;
-    }
-    block.zeroize();
-    (ipad, opad)
-}
-
-fn sha1_block(state: &mut [u32; 5], block: &[u8; 64]) {
-    sha1::compress(state, std::slice::from_ref(GenericArray::from_slice(block)));
-}
-
-fn sha256_block(state: &mut [u32; 8], block: &[u8; 64]) {
-    sha2::compress256(state, std::slice::from_ref(GenericArray::from_slice(block)));
-}
-
-fn sha512_block(state: &mut [u64; 8], block: &[u8; 128]) {
-    sha2::compress512(state, std::slice::from_ref(GenericArray::from_slice(block)));
-}
-
-/// The block after the key block that holds an 8-byte counter: counter, 0x80, zeros, bit length.
-fn counter_block<const B: usize>(counter: u64) -> [u8; B] {
-    let mut block = [0u8; B];
-    block[..8].copy_from_slice(&counter.to_be_bytes());
-    block[8] = 0x80;
-    block[B - 2..].copy_from_slice(&(((B + 8) * 8) as u16).to_be_bytes());
-    block
-}
-
-/// The block after the key block that holds an inner digest of `len` bytes (written by the caller).
-fn digest_block<const B: usize>(len: usize) -> [u8; B] {
-    let mut block = [0u8; B];
-    block[len] = 0x80;
-    block[B - 2..].copy_from_slice(&(((B + len) * 8) as u16).to_be_bytes());
-    block
-}
-
-/// RFC 4226 §5.3 dynamic truncation over a big-endian 32-bit-word digest.
-fn truncate32(words: &[u32]) -> u32 {
-    let last = words[words.len() - 1];
-    let offset = (last & 0x0f) as usize;
-    let pair = (u64::from(words[offset / 4]) << 32) | u64::from(words[offset / 4 + 1]);
-    ((pair >> (32 - 8 * (offset % 4))) as u32) & 0x7fff_ffff
-}
-
-/// Dynamic truncation over a big-endian 64-bit-word digest.
-fn truncate64(words: &[u64; 8]) -> u32 {
-    let offset = (words[7] & 0x0f) as usize;
-    let pair = (u128::from(words[offset / 8]) << 64) | u128::from(words[offset / 8 + 1]);
-    ((pair >> (96 - 8 * (offset % 8))) as u32) & 0x7fff_ffff
+    Sha1(Keyed<HmacCore<sha1::Sha1>>),
+    Sha256(Keyed<HmacCore<sha2::Sha256>>),
+    Sha512(Keyed<HmacCore<sha2::Sha512>>),
 }
 
 impl KeyState {
     fn new(secret: &Secret, algorithm: Algorithm) -> Self {
         let key = secret.expose();
         match algorithm {
-            Algorithm::Sha1 => {
-                let (mut ipad, mut opad) = padded_key::<64, sha1::Sha1>(key);
-                let (mut inner, mut outer) = (SHA1_IV, SHA1_IV);
-                sha1_block(&mut inner, &ipad);
-                sha1_block(&mut outer, &opad);
-                ipad.zeroize();
-                opad.zeroize();
-                KeyState::Sha1 { inner, outer }
-            }
-            Algorithm::Sha256 => {
-                let (mut ipad, mut opad) = padded_key::<64, sha2::Sha256>(key);
-                let (mut inner, mut outer) = (SHA256_IV, SHA256_IV);
-                sha256_block(&mut inner, &ipad);
-                sha256_block(&mut outer, &opad);
-                ipad.zeroize();
-                opad.zeroize();
-                KeyState::Sha256 { inner, outer }
-            }
-            Algorithm::Sha512 => {
-                let (mut ipad, mut opad) = padded_key::<128, sha2::Sha512>(key);
-                let (mut inner, mut outer) = (SHA512_IV, SHA512_IV);
-                sha512_block(&mut inner, &ipad);
-                sha512_block(&mut outer, &opad);
-                ipad.zeroize();
-                opad.zeroize();
-                KeyState::Sha512 { inner, outer }
-            }
+            Algorithm::Sha1 => KeyState::Sha1(Keyed::new(key)),
+            Algorithm::Sha256 => KeyState::Sha256(Keyed::new(key)),
+            Algorithm::Sha512 => KeyState::Sha512(Keyed::new(key)),
         }
     }
 
@@ -467,46 +435,10 @@ impl KeyState {
     #[inline]
     fn truncated(&self, counter: u64) -> u32 {
         match self {
-            KeyState::Sha1 { inner, outer } => {
-                let mut state = *inner;
-                sha1_block(&mut state, &counter_block::<64>(counter));
-                let mut block = digest_block::<64>(20);
-                for (chunk, word) in block.chunks_exact_mut(4).zip(state) {
-                    chunk.copy_from_slice(&word.to_be_bytes());
-                }
-                let mut state = *outer;
-                sha1_block(&mut state, &block);
-                truncate32(&state)
-            }
-            KeyState::Sha256 { inner, outer } => {
-                let mut state = *inner;
-                sha256_block(&mut state, &counter_block::<64>(counter));
-                let mut block = digest_block::<64>(32);
-                for (chunk, word) in block.chunks_exact_mut(4).zip(state) {
-                    chunk.copy_from_slice(&word.to_be_bytes());
-                }
-                let mut state = *outer;
-                sha256_block(&mut state, &block);
-                truncate32(&state)
-            }
-            KeyState::Sha512 { inner, outer } => {
-                let mut state = *inner;
-                sha512_block(&mut state, &counter_block::<128>(counter));
-                let mut block = digest_block::<128>(64);
-                for (chunk, word) in block.chunks_exact_mut(8).zip(state) {
-                    chunk.copy_from_slice(&word.to_be_bytes());
-                }
-                let mut state = *outer;
-                sha512_block(&mut state, &block);
-                truncate64(&state)
-            }
+            KeyState::Sha1(keyed) => keyed.truncated(counter),
+            KeyState::Sha256(keyed) => keyed.truncated(counter),
+            KeyState::Sha512(keyed) => keyed.truncated(counter),
         }
-    }
-}
-
-impl Drop for KeyState {
-    fn drop(&mut self) {
-        self.zeroize();
     }
 }
 
@@ -844,17 +776,17 @@ mod tests {
         let msg = counter.to_be_bytes();
         let mac: Vec<u8> = match alg {
             Algorithm::Sha1 => {
-                let mut m = Hmac::<sha1::Sha1>::new_from_slice(key).unwrap();
+                let mut m = <Hmac<sha1::Sha1> as Mac>::new_from_slice(key).unwrap();
                 m.update(&msg);
                 m.finalize().into_bytes().to_vec()
             }
             Algorithm::Sha256 => {
-                let mut m = Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
+                let mut m = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key).unwrap();
                 m.update(&msg);
                 m.finalize().into_bytes().to_vec()
             }
             Algorithm::Sha512 => {
-                let mut m = Hmac::<sha2::Sha512>::new_from_slice(key).unwrap();
+                let mut m = <Hmac<sha2::Sha512> as Mac>::new_from_slice(key).unwrap();
                 m.update(&msg);
                 m.finalize().into_bytes().to_vec()
             }
@@ -936,7 +868,7 @@ mod tests {
     }
 
     proptest! {
-        /// The two-compression fast path equals the plain `hmac` crate path.
+        /// The keyed-core path equals the plain `Hmac` (`Mac` trait) path.
         #[test]
         fn fast_path_equals_hmac_crate(
             key in proptest::collection::vec(any::<u8>(), 10..300),

@@ -1,6 +1,7 @@
 //! Random sources: the operating system's for real tokens, a seeded one that
 //! tests and simulations can drive.
 
+#[cfg(any(test, feature = "test-support"))]
 use std::sync::atomic::{AtomicU64, Ordering};
 use thiserror::Error;
 
@@ -28,11 +29,14 @@ impl Entropy for OsEntropy {
 }
 
 /// A deterministic, seeded byte stream (SplitMix64) for tests and simulations; never for real tokens.
+/// Only in test builds and with the `test-support` feature (enabled from dev-dependencies alone).
+#[cfg(any(test, feature = "test-support"))]
 #[derive(Debug, Default)]
 pub struct SeededEntropy {
     state: AtomicU64,
 }
 
+#[cfg(any(test, feature = "test-support"))]
 impl SeededEntropy {
     /// A stream that starts from `seed`.
     pub fn new(seed: u64) -> Self {
@@ -52,6 +56,7 @@ impl SeededEntropy {
     }
 }
 
+#[cfg(any(test, feature = "test-support"))]
 impl Entropy for SeededEntropy {
     fn fill(&self, buf: &mut [u8]) -> Result<(), EntropyError> {
         for chunk in buf.chunks_mut(8) {

@@ -3,14 +3,17 @@
 //! A record is one header line and a JSON body:
 //! `softtoken-vault 1 sha256=<hex of the body>\n{...}`. The checksum catches
 //! truncation and flipped bits; the version lets a newer app's record be
-//! refused untouched instead of misread. The body is mapped field by field
-//! here, with every unknown or missing field named in the error.
+//! refused untouched instead of misread. The body is serde_json's pretty
+//! layout, mapped through private mirror types; every unknown, missing or
+//! repeated field is named in the error.
 
-use crate::json::{self, Value};
 use crate::otp::{Algorithm, Digits, Mode, OtpParams};
 use crate::secret::Secret;
 use crate::serial::{Serial, SerialKind};
 use crate::token::{Origin, Token};
+use serde::de::{self, Visitor};
+use serde::ser::SerializeStruct;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -112,9 +115,11 @@ pub enum RecordError {
 }
 
 /// Device settings kept with the tokens.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "the settings object")]
 pub struct Settings {
     /// Seconds added to the device clock (either sign); 0 when absent.
+    #[serde(default)]
     pub clock_offset: i64,
 }
 
@@ -138,14 +143,43 @@ pub fn checksum(body: &[u8]) -> String {
     hex(&Sha256::digest(body))
 }
 
+/// Counts the bytes written, so a buffer can be sized before it is filled.
+struct Counter(usize);
+
+impl std::io::Write for Counter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0 += bytes.len();
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The record's JSON body, serde_json's pretty layout, in a buffer sized once
+/// (a first pass counts the bytes) so no reallocation leaves a copy behind.
+fn body(record: &Record) -> Zeroizing<Vec<u8>> {
+    let view = RecordOut(record);
+    let mut counter = Counter(0);
+    let counted = serde_json::to_writer_pretty(&mut counter, &view);
+    let mut body = Zeroizing::new(Vec::with_capacity(counter.0));
+    match counted.and_then(|()| serde_json::to_writer_pretty(&mut *body, &view)) {
+        Ok(()) => body,
+        // serde_json fails only when its writer fails or a map key is not a
+        // string: neither the counter nor a Vec fails, and every key here is a
+        // field name.
+        Err(e) => unreachable!("a record always serializes: {e}"),
+    }
+}
+
 impl Record {
-    /// The record's bytes (with secrets inside: wiped when dropped).
+    /// The record's bytes (with secrets inside: wiped when dropped, and sized
+    /// before they are filled, so no copy is left behind in freed memory).
     pub fn encode(&self) -> Zeroizing<Vec<u8>> {
-        let body = self.to_json().to_pretty();
-        let mut out = Zeroizing::new(Vec::with_capacity(body.len() + 96));
-        out.extend_from_slice(
-            format!("{MAGIC} {FORMAT_VERSION} sha256={}\n", checksum(&body)).as_bytes(),
-        );
+        let body = body(self);
+        let header = format!("{MAGIC} {FORMAT_VERSION} sha256={}\n", checksum(&body));
+        let mut out = Zeroizing::new(Vec::with_capacity(header.len() + body.len()));
+        out.extend_from_slice(header.as_bytes());
         out.extend_from_slice(&body);
         out
     }
@@ -184,225 +218,238 @@ impl Record {
                 "checksum mismatch: cut short or altered".into(),
             ));
         }
-        let value =
-            json::parse(body).map_err(|e| RecordError::Corrupt(format!("unreadable body: {e}")))?;
-        Self::from_json(value).map_err(|e| RecordError::Corrupt(format!("unreadable body: {e}")))
+        let unreadable = |e: String| RecordError::Corrupt(format!("unreadable body: {e}"));
+        let stored: RecordIn =
+            serde_json::from_slice(body).map_err(|e| unreadable(e.to_string()))?;
+        stored.into_record().map_err(unreadable)
     }
+}
 
-    fn to_json(&self) -> Value {
-        Value::object([
-            (
-                "tokens",
-                Value::Array(self.tokens.iter().map(token_to_json).collect()),
-            ),
-            (
-                "issued",
-                Value::Array(self.issued.iter().map(|s| Value::string(s)).collect()),
-            ),
-            (
-                "settings",
-                Value::object([(
-                    "clock_offset",
-                    Value::Number(self.settings.clock_offset.into()),
-                )]),
-            ),
-        ])
-    }
+// The record's JSON, field by field, through private mirror types: `Secret`
+// and `Token` have no serde impls of their own (a secret is never one derive
+// away from a serializer that logs), and these mirrors have no `Debug`.
 
-    fn from_json(value: Value) -> Result<Self, String> {
-        let mut fields = Fields::of(value, "the body")?;
-        let tokens = array(fields.required("tokens")?, "tokens")?
-            .into_iter()
-            .enumerate()
-            .map(|(i, t)| token_from_json(t).map_err(|e| format!("tokens[{i}]: {e}")))
-            .collect::<Result<_, _>>()?;
-        let issued = match fields.take("issued") {
-            Some(list) => array(list, "issued")?
-                .into_iter()
-                .map(|s| text(s, "issued").map(|s| s.to_string()))
-                .collect::<Result<_, _>>()?,
-            None => Vec::new(),
+/// How a token's parameters are stored: `kind` with `period` or `counter`.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "the token's params object")]
+struct StoredParams {
+    algorithm: Algorithm,
+    digits: Digits,
+    kind: StoredKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    period: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    counter: Option<u64>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum StoredKind {
+    Totp,
+    Hotp,
+}
+
+impl From<&OtpParams> for StoredParams {
+    fn from(params: &OtpParams) -> Self {
+        let (kind, period, counter) = match params.mode {
+            Mode::Totp { period } => (StoredKind::Totp, Some(period), None),
+            Mode::Hotp { counter } => (StoredKind::Hotp, None, Some(counter)),
         };
-        let settings = match fields.take("settings") {
-            Some(value) => {
-                let mut settings = Fields::of(value, "settings")?;
-                let clock_offset = match settings.take("clock_offset") {
-                    Some(n) => signed(n, "settings.clock_offset")?,
-                    None => 0,
-                };
-                settings.finish("settings")?;
-                Settings { clock_offset }
+        StoredParams {
+            algorithm: params.algorithm,
+            digits: params.digits,
+            kind,
+            period,
+            counter,
+        }
+    }
+}
+
+impl StoredParams {
+    fn into_params(self) -> Result<OtpParams, String> {
+        match (self.kind, self.period, self.counter) {
+            (StoredKind::Totp, Some(period), None) => {
+                OtpParams::totp(self.algorithm, self.digits, period)
+                    .map_err(|e| format!("params.period: {e}"))
             }
-            None => Settings::default(),
+            (StoredKind::Hotp, None, Some(counter)) => {
+                Ok(OtpParams::hotp(self.algorithm, self.digits, counter))
+            }
+            (StoredKind::Totp, None, _) => Err("params: a totp token needs a period".into()),
+            (StoredKind::Totp, Some(_), Some(_)) => {
+                Err("params: a totp token has no counter".into())
+            }
+            (StoredKind::Hotp, _, None) => Err("params: an hotp token needs a counter".into()),
+            (StoredKind::Hotp, Some(_), Some(_)) => {
+                Err("params: an hotp token has no period".into())
+            }
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum StoredOrigin {
+    Issued,
+    Imported,
+}
+
+impl From<Origin> for StoredOrigin {
+    fn from(origin: Origin) -> Self {
+        match origin {
+            Origin::Issued => StoredOrigin::Issued,
+            Origin::Imported => StoredOrigin::Imported,
+        }
+    }
+}
+
+impl From<StoredOrigin> for Origin {
+    fn from(origin: StoredOrigin) -> Self {
+        match origin {
+            StoredOrigin::Issued => Origin::Issued,
+            StoredOrigin::Imported => Origin::Imported,
+        }
+    }
+}
+
+/// Writes a secret as base32 straight into the serializer's (wiped) output.
+fn write_secret<S: Serializer>(secret: &Secret, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&secret.to_base32())
+}
+
+/// Reads a base32 secret from the text as serde_json hands it over (a slice
+/// of the record, which the caller wipes); errors never repeat the text.
+fn read_secret<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Secret, D::Error> {
+    struct Base32Secret;
+    impl Visitor<'_> for Base32Secret {
+        type Value = Secret;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a base32 secret")
+        }
+        fn visit_str<E: de::Error>(self, text: &str) -> Result<Secret, E> {
+            Secret::from_base32(text).map_err(|e| E::custom(format_args!("secret: {e}")))
+        }
+    }
+    deserializer.deserialize_str(Base32Secret)
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// A token as it is written: borrowed from the record, no copy of the secret.
+#[derive(Serialize)]
+struct TokenOut<'a> {
+    serial: &'a str,
+    #[serde(skip_serializing_if = "is_false")]
+    foreign: bool,
+    #[serde(serialize_with = "write_secret")]
+    secret: &'a Secret,
+    params: StoredParams,
+    label: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issuer: Option<&'a str>,
+    origin: StoredOrigin,
+    created: u64,
+}
+
+impl<'a> From<&'a Token> for TokenOut<'a> {
+    fn from(token: &'a Token) -> Self {
+        TokenOut {
+            serial: token.serial.as_str(),
+            foreign: token.serial.kind() == SerialKind::Foreign,
+            secret: &token.secret,
+            params: StoredParams::from(&token.params),
+            label: &token.label,
+            issuer: token.issuer.as_deref(),
+            origin: token.origin.into(),
+            created: token.created,
+        }
+    }
+}
+
+/// A token as it is read; the serial is checked after.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a token object")]
+struct TokenIn {
+    serial: String,
+    #[serde(default)]
+    foreign: bool,
+    #[serde(deserialize_with = "read_secret")]
+    secret: Secret,
+    params: StoredParams,
+    label: String,
+    #[serde(default)]
+    issuer: Option<String>,
+    origin: StoredOrigin,
+    created: u64,
+}
+
+impl TokenIn {
+    fn into_token(self) -> Result<Token, String> {
+        let kind = if self.foreign {
+            SerialKind::Foreign
+        } else {
+            SerialKind::Checked
         };
-        fields.finish("the body")?;
-        Ok(Record {
-            tokens,
-            issued,
-            settings,
+        Ok(Token {
+            serial: Serial::restore(&self.serial, kind).map_err(|e| format!("serial: {e}"))?,
+            secret: self.secret,
+            params: self.params.into_params()?,
+            label: self.label,
+            issuer: self.issuer,
+            origin: self.origin.into(),
+            created: self.created,
         })
     }
 }
 
-fn token_to_json(token: &Token) -> Value {
-    let mut fields = vec![("serial", Value::string(token.serial.as_str()))];
-    if token.serial.kind() == SerialKind::Foreign {
-        fields.push(("foreign", Value::Bool(true)));
-    }
-    fields.push(("secret", Value::String(token.secret.to_base32())));
-    fields.push(("params", params_to_json(&token.params)));
-    fields.push(("label", Value::string(&token.label)));
-    if let Some(issuer) = &token.issuer {
-        fields.push(("issuer", Value::string(issuer)));
-    }
-    let origin = match token.origin {
-        Origin::Issued => "issued",
-        Origin::Imported => "imported",
-    };
-    fields.push(("origin", Value::string(origin)));
-    fields.push(("created", Value::Number(token.created.into())));
-    Value::object(fields)
-}
+/// The record as it is written: `tokens`, `issued`, `settings`, in that order.
+struct RecordOut<'a>(&'a Record);
 
-fn token_from_json(value: Value) -> Result<Token, String> {
-    let mut fields = Fields::of(value, "a token")?;
-    let serial = text(fields.required("serial")?, "serial")?;
-    let kind = match fields.take("foreign") {
-        Some(Value::Bool(true)) => SerialKind::Foreign,
-        Some(Value::Bool(false)) | None => SerialKind::Checked,
-        Some(_) => return Err("foreign is not true or false".into()),
-    };
-    let serial = Serial::restore(&serial, kind).map_err(|e| format!("serial: {e}"))?;
-    let secret = Secret::from_base32(&text(fields.required("secret")?, "secret")?)
-        .map_err(|e| format!("secret: {e}"))?;
-    let params = params_from_json(fields.required("params")?)?;
-    let label = text(fields.required("label")?, "label")?.to_string();
-    let issuer = match fields.take("issuer") {
-        Some(Value::Null) | None => None,
-        Some(value) => Some(text(value, "issuer")?.to_string()),
-    };
-    let origin = match text(fields.required("origin")?, "origin")?.as_str() {
-        "issued" => Origin::Issued,
-        "imported" => Origin::Imported,
-        _ => return Err("origin is neither issued nor imported".into()),
-    };
-    let created = unsigned(fields.required("created")?, "created")?;
-    fields.finish("a token")?;
-    Ok(Token {
-        serial,
-        secret,
-        params,
-        label,
-        issuer,
-        origin,
-        created,
-    })
-}
-
-fn params_to_json(params: &OtpParams) -> Value {
-    let (kind, name, n) = match params.mode {
-        Mode::Totp { period } => ("totp", "period", period),
-        Mode::Hotp { counter } => ("hotp", "counter", counter),
-    };
-    Value::object([
-        ("algorithm", Value::string(params.algorithm.name())),
-        (
-            "digits",
-            Value::Number(u64::from(params.digits.get()).into()),
-        ),
-        ("kind", Value::string(kind)),
-        (name, Value::Number(n.into())),
-    ])
-}
-
-fn params_from_json(value: Value) -> Result<OtpParams, String> {
-    let mut fields = Fields::of(value, "params")?;
-    let algorithm = match text(fields.required("algorithm")?, "params.algorithm")?.as_str() {
-        "SHA1" => Algorithm::Sha1,
-        "SHA256" => Algorithm::Sha256,
-        "SHA512" => Algorithm::Sha512,
-        _ => return Err("params.algorithm is not SHA1, SHA256 or SHA512".into()),
-    };
-    let digits = Digits::new(unsigned(fields.required("digits")?, "params.digits")?)
-        .map_err(|e| format!("params.digits: {e}"))?;
-    let params = match text(fields.required("kind")?, "params.kind")?.as_str() {
-        "totp" => {
-            let period = unsigned(fields.required("period")?, "params.period")?;
-            OtpParams::totp(algorithm, digits, period).map_err(|e| format!("params.period: {e}"))?
-        }
-        "hotp" => {
-            let counter = unsigned(fields.required("counter")?, "params.counter")?;
-            OtpParams::hotp(algorithm, digits, counter)
-        }
-        _ => return Err("params.kind is neither totp nor hotp".into()),
-    };
-    fields.finish("params")?;
-    Ok(params)
-}
-
-/// An object's fields as they are read: each taken once, any left over unknown.
-struct Fields(Vec<(String, Value)>);
-
-impl Fields {
-    fn of(value: Value, what: &str) -> Result<Self, String> {
-        match value {
-            Value::Object(fields) => Ok(Fields(fields)),
-            _ => Err(format!("{what} is not an object")),
-        }
-    }
-
-    fn take(&mut self, key: &str) -> Option<Value> {
-        let at = self.0.iter().position(|(k, _)| k == key)?;
-        Some(self.0.swap_remove(at).1)
-    }
-
-    fn required(&mut self, key: &str) -> Result<Value, String> {
-        self.take(key)
-            .ok_or_else(|| format!("missing field `{key}`"))
-    }
-
-    fn finish(self, what: &str) -> Result<(), String> {
-        match self.0.first() {
-            Some((key, _)) => Err(format!("unknown field `{key}` in {what}")),
-            None => Ok(()),
-        }
+impl Serialize for RecordOut<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut record = serializer.serialize_struct("Record", 3)?;
+        record.serialize_field("tokens", &Tokens(&self.0.tokens))?;
+        record.serialize_field("issued", &self.0.issued)?;
+        record.serialize_field("settings", &self.0.settings)?;
+        record.end()
     }
 }
 
-fn text(value: Value, what: &str) -> Result<Zeroizing<String>, String> {
-    match value {
-        Value::String(s) => Ok(s),
-        _ => Err(format!("{what} is not a string")),
+struct Tokens<'a>(&'a [Token]);
+
+impl Serialize for Tokens<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(TokenOut::from))
     }
 }
 
-fn array(value: Value, what: &str) -> Result<Vec<Value>, String> {
-    match value {
-        Value::Array(items) => Ok(items),
-        _ => Err(format!("{what} is not a list")),
-    }
+/// The record as it is read: `issued` and `settings` may be absent.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "the vault record object")]
+struct RecordIn {
+    tokens: Vec<TokenIn>,
+    #[serde(default)]
+    issued: Vec<String>,
+    #[serde(default)]
+    settings: Settings,
 }
 
-fn unsigned(value: Value, what: &str) -> Result<u64, String> {
-    match value {
-        Value::Number(n) => n.as_u64(),
-        _ => None,
+impl RecordIn {
+    fn into_record(self) -> Result<Record, String> {
+        let tokens = self
+            .tokens
+            .into_iter()
+            .enumerate()
+            .map(|(i, t)| t.into_token().map_err(|e| format!("tokens[{i}]: {e}")))
+            .collect::<Result<_, _>>()?;
+        Ok(Record {
+            tokens,
+            issued: self.issued,
+            settings: self.settings,
+        })
     }
-    .ok_or_else(|| format!("{what} is not a whole number from 0 to {}", u64::MAX))
-}
-
-fn signed(value: Value, what: &str) -> Result<i64, String> {
-    match value {
-        Value::Number(n) => n.as_i64(),
-        _ => None,
-    }
-    .ok_or_else(|| {
-        format!(
-            "{what} is not a whole number from {} to {}",
-            i64::MIN,
-            i64::MAX
-        )
-    })
 }
 
 #[cfg(test)]
@@ -528,32 +575,107 @@ mod tests {
             format!(r#"{{"tokens":[{{{TOKEN},"params":{{{params}}}{extra}}}]}}"#)
         };
         for (body, message) in [
-            ("[]".to_string(), "the body is not an object"),
+            ("[]".to_string(), "expected the vault record object"),
             ("{}".to_string(), "missing field `tokens`"),
-            (r#"{"tokens":{}}"#.to_string(), "tokens is not a list"),
-            (r#"{"tokens":[],"extra":1}"#.to_string(), "unknown field `extra` in the body"),
-            (r#"{"tokens":[],"issued":[1]}"#.to_string(), "issued is not a string"),
-            (r#"{"tokens":[],"settings":{"clock_offset":9223372036854775808}}"#.to_string(),
-             "settings.clock_offset is not a whole number from -9223372036854775808 to 9223372036854775807"),
-            (r#"{"tokens":[],"settings":{"x":0}}"#.to_string(), "unknown field `x` in settings"),
-            (r#"{"tokens":[1]}"#.to_string(), "tokens[0]: a token is not an object"),
-            (token(r#","created":2"#, PARAMS), "unreadable body: a key appears twice in one object"),
-            (token(r#","pin":1"#, PARAMS), "tokens[0]: unknown field `pin` in a token"),
-            (token(r#","foreign":1"#, PARAMS), "tokens[0]: foreign is not true or false"),
-            (token(r#","issuer":7"#, PARAMS), "tokens[0]: issuer is not a string"),
-            (token("", r#""algorithm":"MD5","digits":6,"kind":"totp","period":30"#),
-             "tokens[0]: params.algorithm is not SHA1, SHA256 or SHA512"),
-            (token("", r#""algorithm":"SHA1","digits":9,"kind":"totp","period":30"#),
-             "tokens[0]: params.digits: "),
-            (token("", r#""algorithm":"SHA1","digits":6,"kind":"totp","period":0"#),
-             "tokens[0]: params.period: "),
-            (token("", r#""algorithm":"SHA1","digits":6,"kind":"totp","counter":0"#),
-             "tokens[0]: missing field `period`"),
-            (token("", r#""algorithm":"SHA1","digits":6,"kind":"hotp","counter":-1"#),
-             "tokens[0]: params.counter is not a whole number from 0 to 18446744073709551615"),
-            (token("", r#""algorithm":"SHA1","digits":6,"kind":"push","period":30"#),
-             "tokens[0]: params.kind is neither totp nor hotp"),
-            (token("", &format!("{PARAMS},\"counter\":1")), "tokens[0]: unknown field `counter` in params"),
+            (
+                r#"{"tokens":{}}"#.to_string(),
+                "invalid type: map, expected a sequence",
+            ),
+            (
+                r#"{"tokens":[],"extra":1}"#.to_string(),
+                "unknown field `extra`",
+            ),
+            (
+                r#"{"tokens":[],"issued":[1]}"#.to_string(),
+                "invalid type: integer `1`, expected a string",
+            ),
+            (
+                r#"{"tokens":[],"settings":{"clock_offset":9223372036854775808}}"#.to_string(),
+                "invalid value: integer `9223372036854775808`, expected i64",
+            ),
+            (
+                r#"{"tokens":[],"settings":{"x":0}}"#.to_string(),
+                "unknown field `x`",
+            ),
+            (
+                r#"{"tokens":[],"tokens":[]}"#.to_string(),
+                "duplicate field `tokens`",
+            ),
+            (r#"{"tokens":[1]}"#.to_string(), "expected a token object"),
+            (r#"{"tokens":[]} x"#.to_string(), "trailing characters"),
+            (
+                token(r#","created":2"#, PARAMS),
+                "duplicate field `created`",
+            ),
+            (token(r#","pin":1"#, PARAMS), "unknown field `pin`"),
+            (
+                token(r#","foreign":1"#, PARAMS),
+                "invalid type: integer `1`, expected a boolean",
+            ),
+            (
+                token(r#","issuer":7"#, PARAMS),
+                "invalid type: integer `7`, expected a string",
+            ),
+            (
+                token(
+                    "",
+                    r#""algorithm":"MD5","digits":6,"kind":"totp","period":30"#,
+                ),
+                "unknown variant `MD5`, expected one of `SHA1`, `SHA256`, `SHA512`",
+            ),
+            (
+                token(
+                    "",
+                    r#""algorithm":"SHA1","digits":9,"kind":"totp","period":30"#,
+                ),
+                "9 digits are not supported",
+            ),
+            (
+                token(
+                    "",
+                    r#""algorithm":"SHA1","digits":6,"kind":"totp","period":0"#,
+                ),
+                "tokens[0]: params.period: ",
+            ),
+            (
+                token(
+                    "",
+                    r#""algorithm":"SHA1","digits":6,"kind":"totp","counter":0"#,
+                ),
+                "tokens[0]: params: a totp token needs a period",
+            ),
+            (
+                token(
+                    "",
+                    r#""algorithm":"SHA1","digits":6,"kind":"hotp","counter":-1"#,
+                ),
+                "invalid value: integer `-1`, expected u64",
+            ),
+            (
+                token(
+                    "",
+                    r#""algorithm":"SHA1","digits":6,"kind":"push","period":30"#,
+                ),
+                "unknown variant `push`, expected `totp` or `hotp`",
+            ),
+            (
+                token("", &format!("{PARAMS},\"counter\":1")),
+                "tokens[0]: params: a totp token has no counter",
+            ),
+            (
+                token(
+                    "",
+                    r#""algorithm":"SHA1","digits":6,"kind":"hotp","period":30"#,
+                ),
+                "tokens[0]: params: an hotp token needs a counter",
+            ),
+            (
+                token(
+                    "",
+                    r#""algorithm":"SHA1","digits":6,"kind":"totp","period":30,"x":1"#,
+                ),
+                "unknown field `x`",
+            ),
         ] {
             let e = Record::decode(&framed(&body)).unwrap_err();
             assert!(matches!(e, RecordError::Corrupt(_)), "{body}: {e:?}");
@@ -574,8 +696,65 @@ mod tests {
         let e = Record::decode(&framed(&bad_secret))
             .unwrap_err()
             .to_string();
-        assert!(e.contains("tokens[0]: secret: "), "{e}");
+        assert!(e.contains("secret: the secret is not valid base32"), "{e}");
         assert!(!e.contains("JBSW"), "{e}");
+    }
+
+    /// The record's bytes are sized before they are filled: a buffer that grew
+    /// would have left a copy of the secrets in the memory it freed.
+    #[test]
+    fn record_buffers_never_grow() {
+        let mut r = record();
+        for i in 0..50 {
+            let mut token = r.tokens[1].clone();
+            token.label = format!("account {i} {}", "x".repeat(i * 7));
+            r.tokens.push(token);
+        }
+        let body = body(&r);
+        assert_eq!(body.capacity(), body.len());
+        let bytes = r.encode();
+        assert_eq!(bytes.capacity(), bytes.len());
+        assert_eq!(Record::decode(&bytes).unwrap(), r);
+    }
+
+    /// A record of 80,000 tokens reads in one linear pass (the hand-written
+    /// reader took 23 s), and an object of 80,000 keys is refused at its
+    /// first unknown key. Times are printed, not asserted.
+    #[test]
+    fn eighty_thousand_keys() {
+        const KEYS: usize = 80_000;
+        let mut big = Record::default();
+        for i in 0..KEYS {
+            let mut token = record().tokens[0].clone();
+            token.serial = Serial::from_parts(Prefix::ANDROID, i as u32);
+            big.tokens.push(token);
+        }
+        let bytes = big.encode();
+        let began = std::time::Instant::now();
+        let read = Record::decode(&bytes).unwrap();
+        println!(
+            "record of {KEYS} tokens ({} bytes): read in {:?}",
+            bytes.len(),
+            began.elapsed()
+        );
+        assert_eq!(read.tokens.len(), KEYS);
+        assert_eq!(read, big);
+
+        let mut object = String::from(r#"{"tokens":[],"settings":{"#);
+        for i in 0..KEYS {
+            object.push_str(&format!(r#""k{i}":{i},"#));
+        }
+        object.push_str(r#""clock_offset":0}}"#);
+        let began = std::time::Instant::now();
+        let e = Record::decode(&framed(&object)).unwrap_err();
+        println!(
+            "an object of {KEYS} keys: refused in {:?}: {e}",
+            began.elapsed()
+        );
+        assert!(
+            matches!(&e, RecordError::Corrupt(m) if m.contains("unknown field `k0`")),
+            "{e}"
+        );
     }
 
     fn any_token() -> impl Strategy<Value = Token> {

@@ -1,10 +1,15 @@
 //! Key URIs (`otpauth://totp/ISSUER:ACCOUNT?secret=…`, Google Authenticator's
-//! Key URI format) in both directions, and the import of whole exports.
+//! Key URI format) in both directions, and whole exports in Google
+//! Authenticator's export format ([`migration`], `otpauth-migration://`).
 
-use crate::migration::{self, MigrationError};
+pub mod migration;
+mod percent;
+
 use crate::otp::{Algorithm, Digits, Mode, OtpError, OtpParams};
 use crate::secret::{Secret, SecretError};
 use crate::serial::Serial;
+use migration::MigrationError;
+use percent::{exact, percent_decode, percent_encode};
 use std::fmt;
 use thiserror::Error;
 use zeroize::Zeroizing;
@@ -78,58 +83,6 @@ impl fmt::Debug for KeyUri {
             .field("account", &self.account)
             .finish()
     }
-}
-
-fn is_unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
-}
-
-/// Percent-encodes everything but RFC 3986's unreserved characters.
-pub(crate) fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for &b in text.as_bytes() {
-        if is_unreserved(b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// Decodes `%XX` escapes (and, in query values, `+` as a space); `offset` places errors in the whole URI.
-pub(crate) fn percent_decode(
-    text: &str,
-    plus_is_space: bool,
-    offset: usize,
-) -> Result<Zeroizing<String>, UriError> {
-    let bytes = text.as_bytes();
-    let mut out = Zeroizing::new(Vec::with_capacity(bytes.len()));
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hex = bytes
-                    .get(i + 1..i + 3)
-                    .and_then(|h| std::str::from_utf8(h).ok())
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-                    .ok_or(UriError::BadPercentEncoding(offset + i + 1))?;
-                out.push(hex);
-                i += 3;
-            }
-            b'+' if plus_is_space => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    let text = String::from_utf8(std::mem::take(&mut *out))
-        .map_err(|_| UriError::BadPercentEncoding(offset + 1))?;
-    Ok(Zeroizing::new(text))
 }
 
 fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
@@ -287,32 +240,38 @@ impl KeyUri {
         None
     }
 
-    /// Writes the URI (it contains the secret: show it only to its owner).
+    /// Writes the URI (it contains the secret: show it only to its owner),
+    /// in a buffer sized before it is written and wiped when dropped.
     pub fn to_uri(&self) -> Zeroizing<String> {
-        let (kind, tail) = match self.params.mode {
-            Mode::Totp { period } => ("totp", format!("period={period}")),
-            Mode::Hotp { counter } => ("hotp", format!("counter={counter}")),
-        };
-        let mut out = Zeroizing::new(String::with_capacity(128));
-        out.push_str("otpauth://");
-        out.push_str(kind);
-        out.push('/');
-        if let Some(issuer) = &self.issuer {
-            out.push_str(&percent_encode(issuer));
-            out.push(':');
-        }
-        out.push_str(&percent_encode(&self.account));
-        out.push_str("?secret=");
-        out.push_str(&self.secret.to_base32());
-        if let Some(issuer) = &self.issuer {
-            out.push_str("&issuer=");
-            out.push_str(&percent_encode(issuer));
-        }
-        out.push_str("&algorithm=");
-        out.push_str(self.params.algorithm.name());
-        out.push_str(&format!("&digits={}&", self.params.digits.get()));
-        out.push_str(&tail);
-        out
+        let secret = self.secret.to_base32();
+        exact(|out| {
+            out.write_str("otpauth://")?;
+            out.write_str(match self.params.mode {
+                Mode::Totp { .. } => "totp/",
+                Mode::Hotp { .. } => "hotp/",
+            })?;
+            if let Some(issuer) = &self.issuer {
+                percent_encode(out, issuer)?;
+                out.write_char(':')?;
+            }
+            percent_encode(out, &self.account)?;
+            out.write_str("?secret=")?;
+            out.write_str(&secret)?;
+            if let Some(issuer) = &self.issuer {
+                out.write_str("&issuer=")?;
+                percent_encode(out, issuer)?;
+            }
+            write!(
+                out,
+                "&algorithm={}&digits={}&",
+                self.params.algorithm.name(),
+                self.params.digits.get()
+            )?;
+            match self.params.mode {
+                Mode::Totp { period } => write!(out, "period={period}"),
+                Mode::Hotp { counter } => write!(out, "counter={counter}"),
+            }
+        })
     }
 }
 
@@ -453,6 +412,26 @@ mod tests {
         );
     }
 
+    /// A VIP-style URI is longer than the 128 bytes the writer once reserved:
+    /// its buffer grew after the secret was in it. It is sized first now.
+    #[test]
+    fn uri_buffers_are_sized_before_the_secret_is_written() {
+        let vip = KeyUri::new(
+            Secret::from_base32("IKAJIEFLCSZ2AYVWF2QI6X3OBJQV3YVN").unwrap(),
+            OtpParams::default(),
+            Some("VIP Access".into()),
+            "SYMC26070843".into(),
+        )
+        .unwrap();
+        let text = vip.to_uri();
+        assert_eq!(
+            text.as_str(),
+            "otpauth://totp/VIP%20Access:SYMC26070843?secret=IKAJIEFLCSZ2AYVWF2QI6X3OBJQV3YVN&issuer=VIP%20Access&algorithm=SHA1&digits=6&period=30"
+        );
+        assert!(text.len() > 128);
+        assert_eq!(text.capacity(), text.len());
+    }
+
     #[test]
     fn debug_hides_the_secret() {
         let k = KeyUri::parse("otpauth://totp/x?secret=JBSWY3DPEHPK3PXP").unwrap();
@@ -485,6 +464,8 @@ mod tests {
         ) {
             let k = KeyUri::new(Secret::from_bytes(&key).unwrap(), params, issuer, account).unwrap();
             let text = k.to_uri();
+            // Sized before the secret was written: never grown, so no copy was left behind.
+            prop_assert_eq!(text.capacity(), text.len());
             let back = KeyUri::parse(&text).unwrap();
             prop_assert_eq!(&back, &k);
             prop_assert_eq!(back.to_uri(), text);

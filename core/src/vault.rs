@@ -52,6 +52,25 @@ pub enum VaultError {
     Issue(#[from] IssueError),
 }
 
+/// What a batch import did with one line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineImport {
+    /// The line was read: the accounts it added, and the serials of those already in the vault.
+    Done {
+        /// The accounts added.
+        imported: Vec<TokenInfo>,
+        /// The serials of the line's accounts that the vault already held.
+        present: Vec<String>,
+    },
+    /// The line was refused, nothing of it stored: why.
+    Refused(VaultError),
+}
+
+fn is_taken(record: &Record, serial: &Serial) -> bool {
+    record.issued.iter().any(|s| s == serial.as_str())
+        || record.tokens.iter().any(|t| t.serial == *serial)
+}
+
 /// What a screen may know about a token: everything but its secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenInfo {
@@ -188,8 +207,7 @@ impl<S: SecureStore, C: Clock> Vault<S, C> {
     }
 
     fn is_taken(&self, serial: &Serial) -> bool {
-        self.record.issued.iter().any(|s| s == serial.as_str())
-            || self.record.tokens.iter().any(|t| t.serial == *serial)
+        is_taken(&self.record, serial)
     }
 
     fn mint(&self, now: u64) -> Result<Token, VaultError> {
@@ -203,6 +221,36 @@ impl<S: SecureStore, C: Clock> Vault<S, C> {
             origin: Origin::Issued,
             created: now,
         })
+    }
+
+    /// Adds `key` to `record` (not to the store): the change [`Vault::import`] and the batch imports share.
+    fn add(&self, record: &mut Record, key: KeyUri) -> Result<TokenInfo, VaultError> {
+        let serial = match key.serial() {
+            Some(serial) => serial,
+            None => self.issuer.mint(|s| is_taken(record, s))?.serial,
+        };
+        let duplicate = record.tokens.iter().find(|t| {
+            t.serial == serial
+                || (t.secret == key.secret && t.label == key.account && t.issuer == key.issuer)
+        });
+        if let Some(t) = duplicate {
+            return Err(VaultError::AlreadyPresent(t.serial.to_string()));
+        }
+        let token = Token {
+            serial,
+            secret: key.secret,
+            params: key.params,
+            label: key.account,
+            issuer: key.issuer,
+            origin: Origin::Imported,
+            created: self.now().unwrap_or(0),
+        };
+        let info = TokenInfo::from(&token);
+        if token.serial.kind() == SerialKind::Checked {
+            record.issued.push(token.serial.as_str().to_string());
+        }
+        record.tokens.push(token);
+        Ok(info)
     }
 
     /// Issues a new token (new serial, new secret) and stores it (T2, T5).
@@ -235,54 +283,64 @@ impl<S: SecureStore, C: Clock> Vault<S, C> {
     /// Adds an account described by a key URI: a VIP-style account name becomes the serial, as does
     /// the serial of a token exported by softtoken; other accounts get a serial minted here.
     pub fn import(&mut self, key: KeyUri) -> Result<TokenInfo, VaultError> {
-        let serial = match key.serial() {
-            Some(serial) => serial,
-            None => self.issuer.mint(|s| self.is_taken(s))?.serial,
-        };
-        let duplicate = self.record.tokens.iter().find(|t| {
-            t.serial == serial
-                || (t.secret == key.secret && t.label == key.account && t.issuer == key.issuer)
-        });
-        if let Some(t) = duplicate {
-            return Err(VaultError::AlreadyPresent(t.serial.to_string()));
-        }
-        let token = Token {
-            serial,
-            secret: key.secret,
-            params: key.params,
-            label: key.account,
-            issuer: key.issuer,
-            origin: Origin::Imported,
-            created: self.now().unwrap_or(0),
-        };
-        let info = TokenInfo::from(&token);
         let mut record = self.record.clone();
-        if token.serial.kind() == SerialKind::Checked {
-            record.issued.push(token.serial.as_str().to_string());
-        }
-        record.tokens.push(token);
+        let info = self.add(&mut record, key)?;
         self.commit(record)?;
         Ok(info)
     }
 
-    /// Imports an `otpauth://` URI or every account of an `otpauth-migration://` export, all or none.
+    /// Imports an `otpauth://` URI or every account of an `otpauth-migration://` export, all or none,
+    /// in one write of the store.
     pub fn import_uri(&mut self, text: &str) -> Result<Vec<TokenInfo>, VaultError> {
         let keys = uri::parse_any(text)?;
-        let before = self.record.clone();
-        let mut added = Vec::with_capacity(keys.len());
+        let mut record = self.record.clone();
+        let added = keys
+            .into_iter()
+            .map(|key| self.add(&mut record, key))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.commit(record)?;
+        Ok(added)
+    }
+
+    /// Imports many lines (each an `otpauth://` URI or an `otpauth-migration://` export) as far as
+    /// they go, in one write of the store: a line that cannot be imported is refused whole and the
+    /// others still are; an account already in the vault is reported, not added again. When the
+    /// write fails, nothing is imported and that error is returned.
+    pub fn import_lines<'a>(
+        &mut self,
+        lines: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Vec<LineImport>, VaultError> {
+        let mut record = self.record.clone();
+        let mut outcomes = Vec::new();
+        for line in lines {
+            outcomes.push(self.add_line(&mut record, line));
+        }
+        let any = outcomes
+            .iter()
+            .any(|o| matches!(o, LineImport::Done { imported, .. } if !imported.is_empty()));
+        if any {
+            self.commit(record)?;
+        }
+        Ok(outcomes)
+    }
+
+    /// One line of a batch, added to `record` whole or not at all.
+    fn add_line(&self, record: &mut Record, line: &str) -> LineImport {
+        let keys = match uri::parse_any(line) {
+            Ok(keys) => keys,
+            Err(e) => return LineImport::Refused(e.into()),
+        };
+        let mut working = record.clone();
+        let (mut imported, mut present) = (Vec::new(), Vec::new());
         for key in keys {
-            match self.import(key) {
-                Ok(info) => added.push(info),
-                Err(e) => {
-                    if !added.is_empty() {
-                        // Put back what this call stored; if even that fails, the store keeps the imported accounts and says so.
-                        self.commit(before)?;
-                    }
-                    return Err(e);
-                }
+            match self.add(&mut working, key) {
+                Ok(info) => imported.push(info),
+                Err(VaultError::AlreadyPresent(serial)) => present.push(serial),
+                Err(e) => return LineImport::Refused(e),
             }
         }
-        Ok(added)
+        *record = working;
+        LineImport::Done { imported, present }
     }
 
     /// Adds an account from a base32 secret and its parameters.
@@ -506,6 +564,130 @@ mod tests {
         );
         assert_eq!(v.delete(&s.to_lowercase()).unwrap(), t);
         assert!(v.is_empty());
+    }
+
+    /// A store that counts writes and fails every one when told to.
+    #[derive(Default)]
+    struct CountingStore {
+        inner: MemoryStore,
+        writes: std::sync::atomic::AtomicUsize,
+        fail: std::sync::atomic::AtomicBool,
+    }
+
+    impl SecureStore for CountingStore {
+        fn read(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+            self.inner.read(key)
+        }
+        fn write(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+            self.writes
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if self.fail.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(StoreError("the disk is full".into()));
+            }
+            self.inner.write(key, value)
+        }
+        fn delete(&self, key: &str) -> Result<(), StoreError> {
+            self.inner.delete(key)
+        }
+    }
+
+    /// A Google Authenticator export of two TOTP accounts (alice, bob; SHA1, 6 digits) made here.
+    const TWO: &str = "otpauth-migration://offline?data=CiAKCkhlbGxvId6tvu8SBWFsaWNlGgdFeGFtcGxlIAEoATACCh4KCgECAwQFBgcICQoSA2JvYhoHRXhhbXBsZSABKAEwAhABGAEgAA%3D%3D";
+
+    #[test]
+    fn an_export_is_imported_in_one_write_all_or_nothing() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let store = Arc::new(CountingStore::default());
+        let mut v = Vault::open(
+            store.clone(),
+            ManualClock::new(T),
+            Issuer::new(Prefix::DESKTOP),
+        )
+        .unwrap();
+        let two = v.import_uri(TWO).unwrap();
+        assert_eq!(two.len(), 2);
+        assert_eq!(store.writes.load(SeqCst), 1, "one write for two accounts");
+        // The same export again: refused whole, and nothing written (not even an undo).
+        assert!(matches!(
+            v.import_uri(TWO),
+            Err(VaultError::AlreadyPresent(_))
+        ));
+        assert_eq!(store.writes.load(SeqCst), 1);
+        // A failed write leaves the vault as it was, in memory and in the store.
+        v.delete(two[0].serial.as_str()).unwrap();
+        v.delete(two[1].serial.as_str()).unwrap();
+        store.fail.store(true, SeqCst);
+        let before = store.inner.read(VAULT_KEY).unwrap();
+        assert_eq!(
+            v.import_uri(TWO).unwrap_err().to_string(),
+            "the secure store failed: the disk is full"
+        );
+        assert!(v.is_empty());
+        assert_eq!(store.inner.read(VAULT_KEY).unwrap(), before);
+    }
+
+    #[test]
+    fn a_batch_imports_every_line_it_can_in_one_write() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let store = Arc::new(CountingStore::default());
+        let mut v = Vault::open(
+            store.clone(),
+            ManualClock::new(T),
+            Issuer::new(Prefix::DESKTOP),
+        )
+        .unwrap();
+        let alice = v.import_uri(TWO).unwrap().remove(0);
+        v.delete(alice.serial.as_str()).unwrap();
+        let writes = store.writes.load(SeqCst);
+        let outcomes = v
+            .import_lines([
+                "otpauth://totp/A:one?secret=JBSWY3DPEHPK3PXP",
+                "otpauth://steam/B:two?secret=JBSWY3DPEHPK3PXQ",
+                TWO,
+                "otpauth://totp/A:one?secret=JBSWY3DPEHPK3PXP",
+                "not a uri",
+            ])
+            .unwrap();
+        assert_eq!(
+            store.writes.load(SeqCst),
+            writes + 1,
+            "one write for the batch"
+        );
+        assert!(
+            matches!(&outcomes[0], LineImport::Done { imported, present } if imported.len() == 1 && present.is_empty())
+        );
+        assert!(
+            matches!(&outcomes[1], LineImport::Refused(VaultError::Uri(_))),
+            "{:?}",
+            outcomes[1]
+        );
+        // bob is still there; alice was deleted, so she comes back.
+        match &outcomes[2] {
+            LineImport::Done { imported, present } => {
+                assert_eq!(imported.len(), 1);
+                assert_eq!(imported[0].label, "alice");
+                assert_eq!(present.len(), 1);
+            }
+            other => panic!("{other:?}"),
+        }
+        // A line that repeats one earlier in the batch is already present.
+        assert!(
+            matches!(&outcomes[3], LineImport::Done { imported, present } if imported.is_empty() && present.len() == 1)
+        );
+        assert!(matches!(&outcomes[4], LineImport::Refused(_)));
+        let reopened = Vault::open(
+            store.clone(),
+            ManualClock::new(T),
+            Issuer::new(Prefix::DESKTOP),
+        )
+        .unwrap();
+        assert_eq!(reopened.tokens(), v.tokens());
+        assert_eq!(v.tokens().len(), 3);
+        // Nothing new: nothing written.
+        let writes = store.writes.load(SeqCst);
+        v.import_lines(["otpauth://totp/A:one?secret=JBSWY3DPEHPK3PXP", "x"])
+            .unwrap();
+        assert_eq!(store.writes.load(SeqCst), writes);
     }
 
     #[test]

@@ -2,6 +2,30 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
+use zeroize::Zeroizing;
+
+/// A command-line value that holds a secret (a base32 key, a key URI): wiped when dropped and
+/// never shown by `Debug`. (The process's own copy of its arguments is the system's, not ours.)
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretArg(Zeroizing<String>);
+
+impl SecretArg {
+    /// The value as typed.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretArg(<hidden>)")
+    }
+}
+
+/// Reads a secret argument (any text: what it means is checked where it is used).
+fn secret_arg(text: &str) -> Result<SecretArg, String> {
+    Ok(SecretArg(Zeroizing::new(text.to_string())))
+}
 
 /// Parses a Unix time, explaining times before 1970.
 fn unix_time(text: &str) -> Result<u64, String> {
@@ -75,7 +99,8 @@ pub enum Command {
     )]
     Import {
         /// The key URI, or '-' for stdin.
-        uri: String,
+        #[arg(value_parser = secret_arg)]
+        uri: SecretArg,
     },
     /// Print a token's key URI (this reveals its secret).
     #[command(
@@ -120,8 +145,8 @@ pub enum Command {
 #[command(group(clap::ArgGroup::new("source").required(true).args(["secret", "secret_file", "serial"])))]
 pub struct CodeArgs {
     /// The base32 secret, or '-' to read it from stdin.
-    #[arg(long, value_name = "BASE32", conflicts_with_all = ["secret_file", "serial"])]
-    pub secret: Option<String>,
+    #[arg(long, value_name = "BASE32", value_parser = secret_arg, conflicts_with_all = ["secret_file", "serial"])]
+    pub secret: Option<SecretArg>,
     /// A file holding the base32 secret ('-' for stdin).
     #[arg(long, value_name = "PATH", conflicts_with = "serial")]
     pub secret_file: Option<PathBuf>,
@@ -155,6 +180,93 @@ pub struct CodeArgs {
 mod tests {
     use super::*;
     use clap::{CommandFactory, FromArgMatches};
+
+    #[test]
+    fn debug_never_shows_a_secret() {
+        for args in [
+            &["softtoken", "code", "--secret", "JBSWY3DPEHPK3PXP"][..],
+            &[
+                "softtoken",
+                "code",
+                "--secret=JBSWY3DPEHPK3PXP",
+                "--time",
+                "5",
+            ],
+            &[
+                "softtoken",
+                "import",
+                "otpauth://totp/x?secret=JBSWY3DPEHPK3PXP",
+            ],
+        ] {
+            let cli = Cli::try_parse_from(args).unwrap();
+            let shown = format!("{cli:?} {cli:#?}");
+            assert!(!shown.contains("JBSWY3DP"), "{shown}");
+            assert!(shown.contains("SecretArg(<hidden>)"), "{shown}");
+        }
+        let cli =
+            Cli::try_parse_from(["softtoken", "code", "--secret", "JBSWY3DPEHPK3PXP"]).unwrap();
+        match cli.command {
+            Some(Command::Code(args)) => {
+                assert_eq!(args.secret.unwrap().as_str(), "JBSWY3DPEHPK3PXP")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// Command lines up to 1 MB (one huge value, or very many arguments): each is parsed or
+    /// refused within a bound that a linear parser meets easily and a quadratic one does not.
+    #[test]
+    fn large_command_lines_are_parsed_in_linear_time() {
+        const MB: usize = 1 << 20;
+        let bound = if cfg!(debug_assertions) {
+            std::time::Duration::from_secs(20)
+        } else {
+            std::time::Duration::from_secs(2)
+        };
+        let word = |w: &str, n: usize| vec![w.to_string(); n];
+        let mut shapes: Vec<(&str, Vec<String>)> = vec![
+            (
+                "a 1 MB secret",
+                [vec!["code".into(), "--secret".into(), "A".repeat(MB)]].concat(),
+            ),
+            ("a 1 MB import URI", vec!["import".into(), "x".repeat(MB)]),
+            ("a 1 MB serial", vec!["show".into(), "1".repeat(MB)]),
+            (
+                "a 1 MB store path",
+                vec!["--store".into(), "d/".repeat(MB / 2), "list".into()],
+            ),
+            (
+                "many flags",
+                [word("list", 1), word("--json", MB / 8)].concat(),
+            ),
+            ("many values", [word("show", 1), word("x", MB / 2)].concat()),
+            (
+                "many unknown options",
+                [word("code", 1), word("--nope", MB / 16)].concat(),
+            ),
+        ];
+        let mut command = Cli::command();
+        let mut slowest = (std::time::Duration::ZERO, "");
+        for (name, args) in shapes.iter_mut() {
+            args.insert(0, "softtoken".into());
+            let start = std::time::Instant::now();
+            match command.try_get_matches_from_mut(args.iter()) {
+                Ok(matches) => drop(Cli::from_arg_matches(&matches)),
+                Err(e) => drop(e.render().to_string()),
+            }
+            let took = start.elapsed();
+            assert!(took <= bound, "{name}: {took:?}, more than {bound:?}");
+            if took > slowest.0 {
+                slowest = (took, name);
+            }
+        }
+        println!(
+            "fuzz: command line: {} inputs up to 1 MB, slowest {:?} ({})",
+            shapes.len(),
+            slowest.0,
+            slowest.1
+        );
+    }
 
     #[test]
     fn unix_time_explains_mistakes() {

@@ -1,11 +1,18 @@
 //! The file store: the core's storage hook over a directory, one file per key,
 //! written atomically (temporary file, fsync, rename) and readable by the
-//! owner alone.
+//! owner alone. Changes are made one process at a time under an advisory lock
+//! ([`FileStore::exclusive`]); readers never take it, as a rename never leaves a
+//! torn file to read.
 
 use softtoken_core::{SecureStore, StoreError};
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
+
+/// On systems other than Unix, the file whose advisory lock every change to the store is made
+/// under (on Unix the store directory itself is locked, so no file is added).
+#[cfg(not(unix))]
+pub const LOCK_FILE: &str = ".softtoken.lock";
 
 /// A directory that holds one file per stored key.
 #[derive(Debug, Clone)]
@@ -58,8 +65,75 @@ impl FileStore {
         std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
         builder
             .create(&self.dir)
-            .map_err(|e| failure("cannot create the store directory", &self.dir, &e))
+            .map_err(|e| failure("cannot create the store directory", &self.dir, &e))?;
+        owner_only_path(&self.dir, 0o700).map(drop)
     }
+
+    /// Makes the store directory the owner's alone when others may read or change it (Unix),
+    /// returning the permissions it had when it was open to them.
+    pub fn make_private(&self) -> Result<Option<u32>, StoreError> {
+        owner_only_path(&self.dir, 0o700)
+    }
+
+    /// Runs `change` while no other process changes the store: an advisory lock on the store
+    /// directory (on Unix; elsewhere on its `LOCK_FILE`), waited for and held until `change`
+    /// returns. Open the vault inside `change`, so that the record it changes is the one stored now.
+    pub fn exclusive<T, E: From<StoreError>>(
+        &self,
+        change: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.create_dir()?;
+        #[cfg(unix)]
+        let (path, opened) = (self.dir.clone(), File::open(&self.dir));
+        #[cfg(not(unix))]
+        let (path, opened) = {
+            let path = self.dir.join(LOCK_FILE);
+            let opened = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path);
+            (path, opened)
+        };
+        let file = opened.map_err(|e| failure("cannot open for locking", &path, &e))?;
+        let mut lock = fd_lock::RwLock::new(file);
+        let _held = lock
+            .write()
+            .map_err(|e| failure("cannot lock", &path, &e))?;
+        change()
+    }
+}
+
+/// Narrows `path`'s permissions to `mode` (the owner's alone) when they are wider, returning
+/// the permissions it had then; refuses with a message when that cannot be done (another
+/// user's directory, for instance).
+#[cfg(unix)]
+fn owner_only_path(path: &Path, mode: u32) -> Result<Option<u32>, StoreError> {
+    use std::os::unix::fs::PermissionsExt;
+    let current = match fs::metadata(path) {
+        Ok(meta) => meta.permissions().mode() & 0o777,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(failure("cannot read the permissions of", path, &e)),
+    };
+    if current & 0o077 == 0 {
+        return Ok(None);
+    }
+    fs::set_permissions(path, fs::Permissions::from_mode(current & mode))
+        .map(|()| Some(current))
+        .map_err(|e| {
+            StoreError(format!(
+                "{} is open to other users (mode {current:o}) and cannot be made private: {e}; \
+             run chmod 700 on it, or choose another place with --store or SOFTTOKEN_STORE",
+                path.display()
+            ))
+        })
+}
+
+/// Other systems keep the data directory's own access rules.
+#[cfg(not(unix))]
+fn owner_only_path(_path: &Path, _mode: u32) -> Result<Option<u32>, StoreError> {
+    Ok(None)
 }
 
 fn failure(what: &str, path: &Path, e: &std::io::Error) -> StoreError {
@@ -81,7 +155,11 @@ fn owner_only() -> OpenOptions {
 
 impl SecureStore for FileStore {
     fn read(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        // A directory or file others may change is made private before it is trusted:
+        // in a directory open to all, anyone could delete the vault or put another in its place.
+        owner_only_path(&self.dir, 0o700)?;
         let path = self.path_of(key);
+        owner_only_path(&path, 0o600)?;
         match fs::read(&path) {
             Ok(bytes) => Ok(Some(bytes)),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),

@@ -9,17 +9,18 @@ mod display;
 mod filestore;
 mod live;
 mod qr;
+mod wiped;
 
 use clap::Parser;
 use cli::{AlgorithmArg, Cli, CodeArgs, Command};
 use display::Entry;
 use filestore::FileStore;
 use softtoken_core::otp::{Algorithm, Digits, Mode, OtpKey};
-use softtoken_core::vault::VAULT_KEY;
+use softtoken_core::vault::{LineImport, VAULT_KEY};
 use softtoken_core::{
     Clock, Issuer, Origin, Prefix, RecordError, Secret, SystemClock, Vault, VaultError,
 };
-use std::io::{BufRead, IsTerminal, Read, Write};
+use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use zeroize::Zeroizing;
@@ -37,6 +38,12 @@ enum Failure {
     Other(String),
 }
 
+impl From<softtoken_core::StoreError> for Failure {
+    fn from(e: softtoken_core::StoreError) -> Self {
+        Failure::Other(e.to_string())
+    }
+}
+
 impl From<VaultError> for Failure {
     fn from(e: VaultError) -> Self {
         Failure::Other(e.to_string())
@@ -49,8 +56,20 @@ fn store_dir(cli: &Cli) -> Result<PathBuf, Failure> {
     })
 }
 
+/// Warns that the store directory was open to others (it is private now).
+fn warn_was_open(dir: &std::path::Path, mode: u32) {
+    eprintln!(
+        "softtoken: warning: the store directory {} was open to other users (mode {mode:o}); it is now the owner's alone (700). Check that the tokens in it are yours.",
+        dir.display()
+    );
+}
+
 fn open(cli: &Cli) -> Result<DesktopVault, Failure> {
-    let store = FileStore::new(store_dir(cli)?);
+    let dir = store_dir(cli)?;
+    let store = FileStore::new(&dir);
+    if let Some(mode) = store.make_private()? {
+        warn_was_open(&dir, mode);
+    }
     let path = store.path_of(VAULT_KEY);
     Vault::open(store, SystemClock, Issuer::new(Prefix::DESKTOP)).map_err(|e| match e {
         VaultError::Record(RecordError::NewerVersion { .. }) => {
@@ -65,18 +84,48 @@ fn open(cli: &Cli) -> Result<DesktopVault, Failure> {
     })
 }
 
+/// Runs `change` on the vault as stored now, with no other process changing it meanwhile: the
+/// store is locked, then the vault read, changed and written, then the lock let go.
+fn change<T>(
+    cli: &Cli,
+    change: impl FnOnce(&mut DesktopVault) -> Result<T, Failure>,
+) -> Result<T, Failure> {
+    let store = FileStore::new(store_dir(cli)?);
+    store.exclusive(|| change(&mut open(cli)?))
+}
+
 /// Opens the vault and issues the first token when it is empty (the first run, T2).
 fn open_with_token(cli: &Cli) -> Result<DesktopVault, Failure> {
-    let mut vault = open(cli)?;
-    if vault.is_empty() {
-        let token = vault.issue()?;
-        eprintln!(
-            "Issued a new token, serial {}. Register it with your bank. (Stored in {})",
-            token.serial,
-            vault.store().path_of(VAULT_KEY).display()
-        );
+    let dir = store_dir(cli)?;
+    if let Some(mode) = FileStore::new(&dir).make_private()? {
+        // Others could have removed the vault: a token is not issued in its place unasked.
+        let vault = open(cli)?;
+        if vault.is_empty() {
+            return Err(Failure::Other(format!(
+                "the store directory {} was open to other users (mode {mode:o}) and holds no vault: someone may have removed it. It is now the owner's alone; restore the vault from a backup, or run softtoken again to issue a new token",
+                dir.display()
+            )));
+        }
+        warn_was_open(&dir, mode);
+        return Ok(vault);
     }
-    Ok(vault)
+    let vault = open(cli)?;
+    if !vault.is_empty() {
+        return Ok(vault);
+    }
+    change(cli, |vault| {
+        // Another process may have issued it while this one waited for the lock.
+        if vault.is_empty() {
+            let token = vault.issue()?;
+            eprintln!(
+                "Issued a new token, serial {}. Register it with your bank. (Stored in {})",
+                token.serial,
+                vault.store().path_of(VAULT_KEY).display()
+            );
+        }
+        Ok(())
+    })?;
+    open(cli)
 }
 
 /// Every token with its TOTP code at `time` (HOTP codes are not drawn, as that would use them up).
@@ -109,34 +158,8 @@ fn run_default(cli: &Cli) -> Result<(), Failure> {
     }
 }
 
-fn json_entry(entry: &Entry) -> serde_json::Value {
-    let info = &entry.info;
-    let (kind, period, counter) = match info.params.mode {
-        Mode::Totp { period } => ("totp", Some(period), None),
-        Mode::Hotp { counter } => ("hotp", None, Some(counter)),
-    };
-    let window = entry.code.and_then(|c| c.window);
-    serde_json::json!({
-        "serial": info.serial.as_str(),
-        "display_serial": info.serial.grouped(),
-        "code": entry.code.map(|c| c.value.to_string()),
-        "next_code": entry.code.map(|c| c.next.to_string()),
-        "valid_from": window.map(|w| w.valid_from),
-        "valid_until": window.map(|w| w.valid_until),
-        "seconds_left": window.map(|w| w.seconds_left),
-        "label": info.label,
-        "issuer": info.issuer,
-        "kind": kind,
-        "algorithm": info.params.algorithm.name(),
-        "digits": info.params.digits.get(),
-        "period": period,
-        "counter": counter,
-        "origin": match info.origin { Origin::Issued => "issued", Origin::Imported => "imported" },
-    })
-}
-
 fn show(cli: &Cli, serial: Option<&str>, json: bool) -> Result<(), Failure> {
-    let mut vault = open_with_token(cli)?;
+    let vault = open_with_token(cli)?;
     let now = vault.now()?;
     let shown = match serial {
         Some(serial) => {
@@ -144,7 +167,7 @@ fn show(cli: &Cli, serial: Option<&str>, json: bool) -> Result<(), Failure> {
             // Showing one counter-based token uses its next code, as pressing a hardware token's button does.
             let code = Some(match info.params.mode {
                 Mode::Totp { .. } => vault.code_at(serial, now)?,
-                Mode::Hotp { .. } => vault.code(serial)?,
+                Mode::Hotp { .. } => change(cli, |vault| Ok(vault.code(serial)?))?,
             });
             vec![Entry { info, code }]
         }
@@ -152,8 +175,8 @@ fn show(cli: &Cli, serial: Option<&str>, json: bool) -> Result<(), Failure> {
     };
     if json {
         let value = match (serial, shown.as_slice()) {
-            (Some(_), [one]) => json_entry(one),
-            _ => serde_json::Value::Array(shown.iter().map(json_entry).collect()),
+            (Some(_), [one]) => display::json(one),
+            _ => serde_json::Value::Array(shown.iter().map(display::json).collect()),
         };
         println!("{value}");
     } else {
@@ -164,21 +187,23 @@ fn show(cli: &Cli, serial: Option<&str>, json: bool) -> Result<(), Failure> {
     Ok(())
 }
 
-fn read_stdin_secret() -> Result<Zeroizing<String>, Failure> {
-    let mut text = Zeroizing::new(String::new());
-    std::io::stdin()
-        .read_to_string(&mut text)
-        .map_err(|e| Failure::Other(format!("cannot read the secret from stdin: {e}")))?;
-    Ok(text)
+/// The most a secret, a key URI or a list of them read from stdin or a file may take.
+const INPUT_LIMIT: usize = 16 << 20;
+
+/// All of stdin, in memory wiped when dropped (`what` names it in an error).
+fn read_stdin(what: &str) -> Result<Zeroizing<String>, Failure> {
+    wiped::stdin()
+        .and_then(|input| wiped::read_to_string(input, INPUT_LIMIT))
+        .map_err(|e| Failure::Other(format!("cannot read {what} from stdin: {e}")))
 }
 
 fn secret_text(args: &CodeArgs) -> Result<Zeroizing<String>, Failure> {
     match (&args.secret, &args.secret_file) {
-        (Some(s), _) if s == "-" => read_stdin_secret(),
-        (Some(s), _) => Ok(Zeroizing::new(s.clone())),
-        (None, Some(path)) if path.as_os_str() == "-" => read_stdin_secret(),
-        (None, Some(path)) => std::fs::read_to_string(path)
-            .map(Zeroizing::new)
+        (Some(s), _) if s.as_str() == "-" => read_stdin("the secret"),
+        (Some(s), _) => Ok(Zeroizing::new(s.as_str().to_string())),
+        (None, Some(path)) if path.as_os_str() == "-" => read_stdin("the secret"),
+        (None, Some(path)) => std::fs::File::open(path)
+            .and_then(|file| wiped::read_to_string(file, INPUT_LIMIT))
             .map_err(|e| {
                 Failure::Other(format!(
                     "cannot read the secret file {}: {e}",
@@ -193,9 +218,9 @@ fn secret_text(args: &CodeArgs) -> Result<Zeroizing<String>, Failure> {
 
 fn algorithm(arg: Option<AlgorithmArg>) -> Algorithm {
     match arg {
+        None | Some(AlgorithmArg::Sha1) => Algorithm::Sha1,
         Some(AlgorithmArg::Sha256) => Algorithm::Sha256,
         Some(AlgorithmArg::Sha512) => Algorithm::Sha512,
-        _ => Algorithm::Sha1,
     }
 }
 
@@ -220,7 +245,7 @@ fn window_lines(
 }
 
 fn stored_code(cli: &Cli, serial: &str, args: &CodeArgs) -> Result<Vec<String>, Failure> {
-    let mut vault = open(cli)?;
+    let vault = open(cli)?;
     let info = vault.token(serial)?;
     match info.params.mode {
         Mode::Totp { period } => {
@@ -244,7 +269,10 @@ fn stored_code(cli: &Cli, serial: &str, args: &CodeArgs) -> Result<Vec<String>, 
             "--window cannot be used with a stored counter-based token: it would use codes up"
                 .into(),
         )),
-        Mode::Hotp { .. } => Ok(vec![vault.code(serial)?.value.to_string()]),
+        Mode::Hotp { .. } => {
+            let code = change(cli, |vault| Ok(vault.code(serial)?))?;
+            Ok(vec![code.value.to_string()])
+        }
     }
 }
 
@@ -283,7 +311,7 @@ fn list(cli: &Cli, json: bool) -> Result<(), Failure> {
     if json {
         let all: Vec<_> = tokens
             .into_iter()
-            .map(|info| json_entry(&Entry { info, code: None }))
+            .map(|info| display::json(&Entry { info, code: None }))
             .collect();
         println!("{}", serde_json::Value::Array(all));
         return Ok(());
@@ -322,32 +350,77 @@ fn account(t: &softtoken_core::TokenInfo) -> String {
 }
 
 fn import(cli: &Cli, uri: &str) -> Result<(), Failure> {
-    let text = if uri == "-" {
-        let mut text = Zeroizing::new(String::new());
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .map_err(|e| Failure::Other(format!("cannot read URIs from stdin: {e}")))?;
-        text
-    } else {
-        Zeroizing::new(uri.to_string())
-    };
-    let lines: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
-    if lines.is_empty() {
-        return Err(Failure::Usage(
-            "no URI given: pass an otpauth:// URI or '-' with URIs on stdin".into(),
-        ));
+    if uri == "-" {
+        return import_batch(cli, &read_stdin("URIs")?);
     }
-    let mut vault = open(cli)?;
-    for line in lines {
-        for t in vault.import_uri(line)? {
-            println!("Imported {} ({})", t.serial, account(&t));
-        }
+    let uri = uri.trim();
+    if uri.is_empty() {
+        return Err(no_uri());
+    }
+    for t in change(cli, |vault| Ok(vault.import_uri(uri)?))? {
+        println!("Imported {} ({})", t.serial, account(&t));
     }
     Ok(())
+}
+
+fn no_uri() -> Failure {
+    Failure::Usage("no URI given: pass an otpauth:// URI or '-' with URIs on stdin".into())
+}
+
+/// `import -`: every line that can be imported is, in one write of the store; each refused line
+/// is named with its number and reason; a summary ends it. Blank lines and `#` comments are skipped.
+fn import_batch(cli: &Cli, text: &str) -> Result<(), Failure> {
+    let lines: Vec<(usize, &str)> = text
+        .lines()
+        .enumerate()
+        .map(|(i, line)| (i + 1, line.trim()))
+        .filter(|(_, line)| !line.is_empty() && !line.starts_with('#'))
+        .collect();
+    if lines.is_empty() {
+        return Err(no_uri());
+    }
+    let outcomes = change(cli, |vault| {
+        Ok(vault.import_lines(lines.iter().map(|(_, line)| *line))?)
+    })?;
+    let (mut imported, mut present, mut refused) = (0, 0, Vec::new());
+    for ((number, _), outcome) in lines.iter().zip(outcomes) {
+        match outcome {
+            LineImport::Done {
+                imported: added,
+                present: held,
+            } => {
+                for t in added {
+                    println!("Imported {} ({})", t.serial, account(&t));
+                    imported += 1;
+                }
+                for serial in held {
+                    println!("Already present: {serial} (line {number})");
+                    present += 1;
+                }
+            }
+            LineImport::Refused(e) => {
+                eprintln!("softtoken: line {number} refused: {e}");
+                refused.push(number.to_string());
+            }
+        }
+    }
+    println!(
+        "{imported} imported, {present} already present, {} refused",
+        refused.len()
+    );
+    let rest = if imported + present == 0 {
+        "nothing was imported"
+    } else {
+        "every other line was imported"
+    };
+    match refused.as_slice() {
+        [] => Ok(()),
+        [one] => Err(Failure::Other(format!("line {one} was refused; {rest}"))),
+        many => Err(Failure::Other(format!(
+            "lines {} were refused; {rest}",
+            many.join(", ")
+        ))),
+    }
 }
 
 fn export(cli: &Cli, serial: &str, as_qr: bool) -> Result<(), Failure> {
@@ -378,7 +451,7 @@ fn confirm(question: &str) -> Result<bool, Failure> {
 }
 
 fn delete(cli: &Cli, serial: &str, yes: bool) -> Result<(), Failure> {
-    let mut vault = open(cli)?;
+    let vault = open(cli)?;
     let info = vault.token(serial)?;
     let question = format!(
         "Delete token {}? It cannot be recovered; stop it at your bank first (or the bank must re-issue).",
@@ -390,13 +463,25 @@ fn delete(cli: &Cli, serial: &str, yes: bool) -> Result<(), Failure> {
             info.serial
         )));
     }
-    let gone = vault.delete(info.serial.as_str())?;
+    let gone = change(cli, |vault| Ok(vault.delete(info.serial.as_str())?))?;
     println!("Deleted token {}", gone.serial);
     Ok(())
 }
 
 fn reissue(cli: &Cli, serial: Option<&str>) -> Result<(), Failure> {
-    let mut vault = open(cli)?;
+    let (old, new) = change(cli, |vault| replace(vault, serial))?;
+    println!(
+        "Token {} was replaced by {}. Register {} with your bank.",
+        old.serial, new.serial, new.serial
+    );
+    Ok(())
+}
+
+/// Replaces the token `serial` (the issued one when none is named): the old token and the new.
+fn replace(
+    vault: &mut DesktopVault,
+    serial: Option<&str>,
+) -> Result<(softtoken_core::TokenInfo, softtoken_core::TokenInfo), Failure> {
     let old = match serial {
         Some(s) => vault.token(s)?,
         None => vault
@@ -410,19 +495,18 @@ fn reissue(cli: &Cli, serial: Option<&str>) -> Result<(), Failure> {
             })?,
     };
     let new = vault.reissue(old.serial.as_str())?;
-    println!(
-        "Token {} was replaced by {}. Register {} with your bank.",
-        old.serial, new.serial, new.serial
-    );
-    Ok(())
+    Ok((old, new))
 }
 
 fn clock_offset(cli: &Cli, seconds: Option<i64>) -> Result<(), Failure> {
-    let mut vault = open(cli)?;
-    if let Some(s) = seconds {
-        vault.set_clock_offset(s)?;
-    }
-    println!("Clock offset: {:+} s", vault.clock_offset());
+    let offset = match seconds {
+        Some(s) => change(cli, |vault| {
+            vault.set_clock_offset(s)?;
+            Ok(vault.clock_offset())
+        })?,
+        None => open(cli)?.clock_offset(),
+    };
+    println!("Clock offset: {offset:+} s");
     Ok(())
 }
 
@@ -432,7 +516,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
         Some(Command::Show { serial, json }) => show(cli, serial.as_deref(), *json),
         Some(Command::Code(args)) => code(cli, args),
         Some(Command::List { json }) => list(cli, *json),
-        Some(Command::Import { uri }) => import(cli, uri),
+        Some(Command::Import { uri }) => import(cli, uri.as_str()),
         Some(Command::Export { serial, qr }) => export(cli, serial, *qr),
         Some(Command::Delete { serial, yes }) => delete(cli, serial, *yes),
         Some(Command::Reissue { serial }) => reissue(cli, serial.as_deref()),

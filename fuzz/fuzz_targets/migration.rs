@@ -1,6 +1,6 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use softtoken_core::migration;
+use softtoken_core::uri::migration;
 
 fuzz_target!(|bytes: &[u8]| {
     let _ = migration::decode_payload(bytes);

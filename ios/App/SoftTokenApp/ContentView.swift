@@ -80,31 +80,29 @@ private struct TokenCardView: View {
 
     var body: some View {
         VStack(alignment: .leading, spacing: 8) {
-            if !card.token.issuedHere {
-                Text([card.token.issuer, card.token.label].compactMap { $0 }.joined(separator: " · ")).font(.headline)
-            }
+            Text(card.token.title).font(.headline)
             Text("Serial number").font(.caption).foregroundStyle(.secondary)
             HStack {
                 Text(card.token.displaySerial)
                     .font(.title3.monospaced())
                     .textSelection(.enabled)
-                    .accessibilityLabel(spokenDigits(card.token.displaySerial.replacingOccurrences(of: " ", with: "")))
+                    .accessibilityLabel(card.token.spokenSerial)
                 Spacer()
                 Button("Copy serial number") { model.copySerial(card) }.buttonStyle(.borderless)
             }
             Text("Security code").font(.caption).foregroundStyle(.secondary)
-            if let code = card.code, let left = code.secondsLeft, let progress = code.progress {
+            if let code = card.code, let left = code.secondsLeft, let remaining = code.remaining {
                 HStack {
-                    Text(grouped(code.value))
+                    Text(code.groupedValue)
                         .font(card.token.issuedHere ? .largeTitle.monospaced().weight(.semibold) : .title.monospaced())
-                        .accessibilityLabel(spokenDigits(code.value))
+                        .accessibilityLabel(code.spokenValue)
                         .accessibilityHint("Tap the code to copy it")
                         .onTapGesture { model.copyCode(card) }
                     Spacer()
                     ZStack {
                         Circle().stroke(.quaternary, lineWidth: 5)
-                        Circle().trim(from: 0, to: 1 - progress)
-                            .stroke(left <= 5 ? Color.red : Color.accentColor, style: StrokeStyle(lineWidth: 5, lineCap: .round))
+                        Circle().trim(from: 0, to: remaining)
+                            .stroke(code.ending ? Color.red : Color.accentColor, style: StrokeStyle(lineWidth: 5, lineCap: .round))
                             .rotationEffect(.degrees(-90))
                         Text(left, format: .number).font(.caption.monospacedDigit())
                     }
@@ -112,7 +110,7 @@ private struct TokenCardView: View {
                     .accessibilityElement()
                     .accessibilityLabel("\(left) seconds left")
                 }
-                Text("Next: \(grouped(code.nextValue))").font(.callout).foregroundStyle(.secondary)
+                Text("Next: \(code.groupedNextValue)").font(.callout).foregroundStyle(.secondary)
             } else {
                 Button("Counter-based: tap for the next code") { model.copyCode(card) }
             }
@@ -121,11 +119,5 @@ private struct TokenCardView: View {
             Button("Delete", role: .destructive, action: onDelete)
             if card.token.issuedHere { Button("Issue a new token", action: onReissue) }
         }
-    }
-
-    private func grouped(_ code: String) -> String {
-        guard code.count >= 6 else { return code }
-        let split = code.index(code.startIndex, offsetBy: max(3, (code.count + 1) / 2))
-        return "\(code[..<split]) \(code[split...])"
     }
 }

@@ -37,16 +37,16 @@ final class TokenModel: ObservableObject {
         }
     }
 
-    /// Recomputes the codes (once a second). Counter-based codes are drawn only on demand.
+    /// Recomputes the codes (once a second): the whole screen from the core in one call, at one moment of
+    /// the vault's own clock (its offset applied). Counter-based codes are drawn only on demand.
     func refresh() async {
         guard let vault else { return }
-        let tokens = await vault.allTokens()
-        var next: [Card] = []
-        for token in tokens {
-            let code = token.kind == .totp ? (try? await vault.currentCode(serial: token.serial)) : nil
-            next.append(Card(token: token, code: code))
+        if let all = try? await vault.currentCards() {
+            cards = all.map { Card(token: $0.token, code: $0.code) }
+        } else {
+            // The clock cannot be read: the tokens without codes rather than no screen.
+            cards = await vault.allTokens().map { Card(token: $0, code: nil) }
         }
-        cards = next
     }
 
     /// Copies a code: local to this device, gone from the pasteboard after 60 seconds.
@@ -93,5 +93,12 @@ final class TokenModel: ObservableObject {
             message = String(localized: "That did not work: \(error.localizedDescription)")
         }
         await refresh()
+    }
+}
+
+private extension TokenVault {
+    /// The screen (every token with its current code), read off the main thread: the store may be slow to answer.
+    func currentCards() async throws -> [TokenCard] {
+        try await Task.detached(priority: .userInitiated) { [self] in try cards() }.value
     }
 }

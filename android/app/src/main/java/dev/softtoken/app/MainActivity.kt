@@ -16,11 +16,7 @@ class MainActivity : ComponentActivity() {
         // No screenshots, no recents thumbnail, no screen sharing of the code.
         window.setFlags(WindowManager.LayoutParams.FLAG_SECURE, WindowManager.LayoutParams.FLAG_SECURE)
         val store = EncryptedStore(KeystoreCipher(), PrivateFiles(noBackupFilesDir))
-        lateinit var vault: TokenVault
-        val model = TokenScreenModel(
-            openVault = { TokenVault(store, null).also { vault = it } },
-            now = { System.currentTimeMillis() / 1000 + vault.clockOffset() },
-        )
+        val model = TokenScreenModel(openVault = { TokenVault(store, null) })
         val clipboard = Clipboard(this)
         setContent { SoftTokenApp(model, clipboard::put) }
     }

@@ -1,19 +1,22 @@
 package dev.softtoken.app.core
 
 import dev.softtoken.SoftTokenException
-import dev.softtoken.TokenInfo
-import dev.softtoken.TokenKind
 import dev.softtoken.TokenVault
+import dev.softtoken.TokenCard as CoreCard
 
-/** One token as the screen draws it. */
+/** One token as the screen draws it: every text comes from the core's presentation model. */
 data class TokenCard(
     val serial: String,
+    /** The serial as shown (`SSTA 1234 5678`). */
     val displaySerial: String,
-    /** The service name for imported accounts; null for the token issued here. */
-    val title: String?,
+    /** The serial for TalkBack, character by character. */
+    val spokenSerial: String,
+    /** The token's name: `softtoken` for the bank's token, `GitHub · alice` for an imported account. */
+    val title: String,
     val issuedHere: Boolean,
     val code: String?,
     val groupedCode: String?,
+    /** The code for TalkBack, digit by digit (`1 6 5, 8 7 3`). */
     val spokenCode: String?,
     val nextCode: String?,
     val countdown: Countdown?,
@@ -41,13 +44,11 @@ data class ClipRequest(val text: String, val sensitive: Boolean = true, val clea
 /**
  * The token screen's logic, free of Android: it opens the vault, issues the first
  * token, keeps codes current, and turns every error into a state or a message,
- * never a crash and never a silent reset. The Compose screen only draws [state].
+ * never a crash and never a silent reset. The Compose screen only draws [state];
+ * the codes, titles and countdowns come from the core (`TokenVault.cards`), which
+ * reads the vault's own clock with its offset.
  */
-class TokenScreenModel(
-    private val openVault: () -> TokenVault,
-    /** Unix time in seconds, as the vault's clock sees it (for the countdown). */
-    private val now: () -> Long,
-) {
+class TokenScreenModel(private val openVault: () -> TokenVault) {
     var state: ScreenState = ScreenState.Loading
         private set
     private var vault: TokenVault? = null
@@ -134,21 +135,24 @@ class TokenScreenModel(
         return state
     }
 
-    private fun cards(v: TokenVault): List<TokenCard> = v.tokens().map { card(v, it) }
+    /** The screen in one call; when the clock cannot be read, the tokens without codes rather than no screen. */
+    private fun cards(v: TokenVault): List<TokenCard> =
+        try {
+            v.cards().map(::card)
+        } catch (e: SoftTokenException.Clock) {
+            v.tokens().map { card(CoreCard(it, null)) }
+        }
 
-    private fun card(v: TokenVault, t: TokenInfo): TokenCard {
-        // Counter-based codes are drawn on demand only: drawing one uses it up.
-        val code = if (t.kind == TokenKind.TOTP) runCatching { v.code(t.serial) }.getOrNull() else null
-        return TokenCard(
-            serial = t.serial,
-            displaySerial = t.displaySerial,
-            title = if (t.issuedHere) null else listOfNotNull(t.issuer, t.label).distinct().joinToString(" · "),
-            issuedHere = t.issuedHere,
-            code = code?.value,
-            groupedCode = code?.value?.let(Format::groupedCode),
-            spokenCode = code?.value?.let(Format::spokenDigits),
-            nextCode = code?.nextValue?.let(Format::groupedCode),
-            countdown = code?.let { Countdown.of(it, now()) },
-        )
-    }
+    private fun card(c: CoreCard): TokenCard = TokenCard(
+        serial = c.token.serial,
+        displaySerial = c.token.displaySerial,
+        spokenSerial = c.token.spokenSerial,
+        title = c.token.title,
+        issuedHere = c.token.issuedHere,
+        code = c.code?.value,
+        groupedCode = c.code?.groupedValue,
+        spokenCode = c.code?.spokenValue,
+        nextCode = c.code?.groupedNextValue,
+        countdown = c.code?.let(Countdown::of),
+    )
 }

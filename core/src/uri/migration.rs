@@ -1,9 +1,10 @@
 //! Google Authenticator's export (`otpauth-migration://offline?data=…`): a
 //! base64 protobuf `MigrationPayload`, read and written without a protobuf library.
 
+use super::percent::{exact, percent_decode, percent_encode};
+use super::{KeyUri, UriError};
 use crate::otp::{Algorithm, Digits, Mode, OtpParams, DEFAULT_PERIOD};
 use crate::secret::{Secret, SecretError};
-use crate::uri::{percent_decode, percent_encode, KeyUri, UriError};
 use thiserror::Error;
 use zeroize::Zeroizing;
 
@@ -154,12 +155,15 @@ fn text(bytes: &[u8]) -> Result<String, MigrationError> {
 
 fn account(bytes: &[u8]) -> Result<KeyUri, MigrationError> {
     let mut reader = Reader { bytes };
-    let mut secret = Zeroizing::new(Vec::new());
+    // The secret stays where it is in the (wiped) payload until the one copy
+    // the `Secret` makes: a repeated field (the last one counts) leaves no
+    // earlier copy behind.
+    let mut secret: &[u8] = &[];
     let (mut name, mut issuer) = (String::new(), String::new());
     let (mut algorithm, mut digits, mut kind, mut counter) = (0u64, 0u64, 0u64, 0u64);
     while let Some((number, field)) = reader.next()? {
         match (number, field) {
-            (1, Field::Bytes(b)) => *secret = b.to_vec(),
+            (1, Field::Bytes(b)) => secret = b,
             (2, Field::Bytes(b)) => name = text(b)?,
             (3, Field::Bytes(b)) => issuer = text(b)?,
             (4, Field::Varint(v)) => algorithm = v,
@@ -193,7 +197,7 @@ fn account(bytes: &[u8]) -> Result<KeyUri, MigrationError> {
         },
         _ => return Err(MigrationError::Malformed("unknown token type")),
     };
-    let secret = Secret::from_bytes(&secret).map_err(|error| MigrationError::Secret {
+    let secret = Secret::from_bytes(secret).map_err(|error| MigrationError::Secret {
         account: name.clone(),
         error,
     })?;
@@ -240,71 +244,119 @@ pub fn decode_uri(uri: &str) -> Result<Vec<KeyUri>, UriError> {
     Ok(decode_payload(&bytes)?)
 }
 
-fn put_varint(out: &mut Vec<u8>, mut n: u64) {
-    while n >= 0x80 {
-        out.push((n as u8) | 0x80);
-        n >>= 7;
-    }
-    out.push(n as u8);
+/// Where protobuf bytes go: counted first, then written into a buffer of
+/// exactly that size (it holds secrets, so it must never grow).
+trait Sink {
+    fn put(&mut self, bytes: &[u8]);
 }
 
-fn put_bytes(out: &mut Vec<u8>, field: u64, bytes: &[u8]) {
+impl Sink for usize {
+    fn put(&mut self, bytes: &[u8]) {
+        *self += bytes.len();
+    }
+}
+
+impl Sink for Vec<u8> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+fn put_varint(out: &mut impl Sink, mut n: u64) {
+    let mut buf = [0u8; 10];
+    let mut len = 0;
+    while n >= 0x80 {
+        buf[len] = (n as u8) | 0x80;
+        n >>= 7;
+        len += 1;
+    }
+    buf[len] = n as u8;
+    out.put(&buf[..=len]);
+}
+
+fn put_bytes(out: &mut impl Sink, field: u64, bytes: &[u8]) {
     put_varint(out, field << 3 | 2);
     put_varint(out, bytes.len() as u64);
-    out.extend_from_slice(bytes);
+    out.put(bytes);
 }
 
-/// Writes accounts as an export URI that Google Authenticator can import (periods other than 30 s and 7 digits cannot be expressed and are refused).
-pub fn encode_uri(accounts: &[KeyUri]) -> Result<Zeroizing<String>, MigrationError> {
-    let mut payload = Zeroizing::new(Vec::new());
-    for k in accounts {
-        let mut msg = Zeroizing::new(Vec::new());
-        put_bytes(&mut msg, 1, k.secret.expose());
-        put_bytes(&mut msg, 2, k.account.as_bytes());
-        put_bytes(&mut msg, 3, k.issuer.as_deref().unwrap_or("").as_bytes());
-        put_varint(&mut msg, 4 << 3);
-        put_varint(
-            &mut msg,
-            match k.params.algorithm {
-                Algorithm::Sha1 => 1,
-                Algorithm::Sha256 => 2,
-                Algorithm::Sha512 => 3,
-            },
-        );
-        put_varint(&mut msg, 5 << 3);
-        put_varint(
-            &mut msg,
-            match k.params.digits.get() {
-                6 => 1,
-                8 => 2,
-                _ => return Err(MigrationError::Malformed("7 digits cannot be exported")),
-            },
-        );
-        put_varint(&mut msg, 6 << 3);
-        match k.params.mode {
-            Mode::Hotp { counter } => {
-                put_varint(&mut msg, 1);
-                put_varint(&mut msg, 7 << 3);
-                put_varint(&mut msg, counter);
-            }
-            Mode::Totp {
-                period: DEFAULT_PERIOD,
-            } => put_varint(&mut msg, 2),
-            Mode::Totp { .. } => {
-                return Err(MigrationError::Malformed(
-                    "only 30-second periods can be exported",
-                ))
-            }
+/// One account's `OtpParameters` message.
+fn put_account(out: &mut impl Sink, k: &KeyUri) -> Result<(), MigrationError> {
+    put_bytes(out, 1, k.secret.expose());
+    put_bytes(out, 2, k.account.as_bytes());
+    put_bytes(out, 3, k.issuer.as_deref().unwrap_or("").as_bytes());
+    put_varint(out, 4 << 3);
+    put_varint(
+        out,
+        match k.params.algorithm {
+            Algorithm::Sha1 => 1,
+            Algorithm::Sha256 => 2,
+            Algorithm::Sha512 => 3,
+        },
+    );
+    put_varint(out, 5 << 3);
+    put_varint(
+        out,
+        match k.params.digits.get() {
+            6 => 1,
+            8 => 2,
+            _ => return Err(MigrationError::Malformed("7 digits cannot be exported")),
+        },
+    );
+    put_varint(out, 6 << 3);
+    match k.params.mode {
+        Mode::Hotp { counter } => {
+            put_varint(out, 1);
+            put_varint(out, 7 << 3);
+            put_varint(out, counter);
         }
-        put_bytes(&mut payload, 1, &msg);
+        Mode::Totp {
+            period: DEFAULT_PERIOD,
+        } => put_varint(out, 2),
+        Mode::Totp { .. } => {
+            return Err(MigrationError::Malformed(
+                "only 30-second periods can be exported",
+            ))
+        }
+    }
+    Ok(())
+}
+
+/// The `MigrationPayload` message: every account, then version 1, batch 1 of 1.
+fn put_payload(out: &mut impl Sink, accounts: &[KeyUri]) -> Result<(), MigrationError> {
+    for k in accounts {
+        let mut len = 0usize;
+        put_account(&mut len, k)?;
+        put_varint(out, 1 << 3 | 2);
+        put_varint(out, len as u64);
+        put_account(out, k)?;
     }
     for (field, value) in [(2u64, 1u64), (3, 1), (4, 0)] {
-        put_varint(&mut payload, field << 3);
-        put_varint(&mut payload, value);
+        put_varint(out, field << 3);
+        put_varint(out, value);
     }
-    let mut out = Zeroizing::new(String::from("otpauth-migration://offline?data="));
-    out.push_str(&percent_encode(&base64_encode(&payload)));
+    Ok(())
+}
+
+/// The payload's bytes, in a buffer sized before it is filled and wiped when dropped.
+fn payload(accounts: &[KeyUri]) -> Result<Zeroizing<Vec<u8>>, MigrationError> {
+    let mut len = 0usize;
+    put_payload(&mut len, accounts)?;
+    let mut out = Zeroizing::new(Vec::with_capacity(len));
+    put_payload(&mut *out, accounts)?;
     Ok(out)
+}
+
+/// Writes accounts as an export URI that Google Authenticator can import
+/// (periods other than 30 s and 7 digits cannot be expressed and are refused).
+/// Every buffer on the way (payload, base64, the URI) is sized before it is
+/// filled and wiped when dropped.
+pub fn encode_uri(accounts: &[KeyUri]) -> Result<Zeroizing<String>, MigrationError> {
+    let data = base64_encode(&payload(accounts)?);
+    Ok(exact(|out| {
+        out.write_str("otpauth-migration://offline?data=")?;
+        percent_encode(out, &data)
+    }))
 }
 
 #[cfg(test)]
@@ -348,6 +400,48 @@ mod tests {
         ));
         let e = decode_uri(cut).unwrap_err().to_string();
         assert!(e.contains("scan the export QR code again"), "{e}");
+    }
+
+    fn account(secret: &[u8], name: &str) -> KeyUri {
+        KeyUri::new(
+            Secret::from_bytes(secret).unwrap(),
+            OtpParams::default(),
+            Some("Example".into()),
+            name.into(),
+        )
+        .unwrap()
+    }
+
+    /// Every buffer that holds the secret is sized before it is filled: one
+    /// that grew would have left a copy in the memory it freed.
+    #[test]
+    fn export_buffers_never_grow() {
+        let accounts: Vec<KeyUri> = (0..20)
+            .map(|i| account(&[i as u8; 40], &format!("user{i}@example.com")))
+            .collect();
+        let bytes = payload(&accounts).unwrap();
+        assert_eq!(bytes.capacity(), bytes.len());
+        let data = base64_encode(&bytes);
+        assert_eq!(data.capacity(), data.len());
+        let uri = encode_uri(&accounts).unwrap();
+        assert_eq!(uri.capacity(), uri.len());
+        assert!(uri.contains("%2B") || uri.contains("%2F") || uri.contains("%3D"));
+        assert_eq!(parse_any(&uri).unwrap(), accounts);
+    }
+
+    /// A secret field given twice: the last one counts (protobuf's rule), and
+    /// the first is never copied out of the payload.
+    #[test]
+    fn a_repeated_secret_field_keeps_the_last() {
+        let mut message = Vec::new();
+        put_bytes(&mut message, 1, b"first secret 0123");
+        put_bytes(&mut message, 2, b"alice");
+        put_bytes(&mut message, 1, b"second secret 456");
+        let mut bytes = Vec::new();
+        put_bytes(&mut bytes, 1, &message);
+        let accounts = decode_payload(&bytes).unwrap();
+        assert_eq!(accounts[0].secret.expose(), b"second secret 456");
+        assert_eq!(accounts[0].account, "alice");
     }
 
     #[test]
