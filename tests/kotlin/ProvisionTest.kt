@@ -249,7 +249,8 @@ class ProvisionTest {
             override fun post(url: String, body: ByteArray): HttpResponse = throw IllegalStateException("no network stack")
             override fun get(url: String): HttpResponse = throw IllegalStateException("no network stack")
         }
-        assertThrows(SoftTokenException.Offline::class.java) { vault.provision(server.url, broken) }
+        val thrown = assertThrows(SoftTokenException.Offline::class.java) { vault.provision("http://127.0.0.1:$port", broken) }
+        assertTrue(thrown.message!!, thrown.message!!.contains("no network stack"))
         assertTrue(store.map.isEmpty())
     }
 
