@@ -131,14 +131,15 @@ impl Server {
     fn start(name: &str) -> Self {
         let data = TempDir::new(&format!("server-{name}"));
         std::fs::create_dir_all(&data.0).expect("data dir");
-        Self::start_in(data)
+        Self::start_in(data, &[])
     }
 
-    /// A server on `data`; it has printed its address when this returns.
-    fn start_in(data: TempDir) -> Self {
+    /// A server on `data` with more options; it has printed its address when this returns.
+    fn start_in(data: TempDir, options: &[&str]) -> Self {
         let mut child = Command::new(server_bin())
             .args(["--listen", "127.0.0.1:0", "--data-dir"])
             .arg(&data.0)
+            .args(options)
             .env_remove("DATABASE_URL")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -213,7 +214,7 @@ fn first_run_provisions_and_the_bank_accepts_the_code() {
     let data = TempDir::new("bank-data");
     std::fs::create_dir_all(&data.0).expect("data dir");
     let bank_key = Server::add_bank(&data, "Example Bank");
-    let server = Server::start_in(data);
+    let server = Server::start_in(data, &[]);
     let store = TempDir::new("bank-store");
     let shown = json(&softtoken(&store, Some(&server.url), &["show", "--json"]))[0].clone();
     assert_eq!(shown["origin"], "service");
@@ -455,6 +456,28 @@ fn rate_limited_says_when_to_try_again() {
         "try again in 7 s",
     );
     assert!(store.vault_bytes().is_none(), "nothing stored");
+}
+
+#[test]
+fn the_real_service_rate_limits_and_nothing_is_stored() {
+    let data = TempDir::new("server-limited");
+    std::fs::create_dir_all(&data.0).expect("data dir");
+    let server = Server::start_in(data, &["--issue-per-minute", "1", "--issue-burst", "1"]);
+    let store = TempDir::new("limited-real");
+    ok(&softtoken(&store, Some(&server.url), &[]));
+    let before = store.vault_bytes();
+    let out = softtoken(&store, Some(&server.url), &["provision"]);
+    fails(&out, "try again in ");
+    let err = text(&out.stderr);
+    let seconds: u64 = err
+        .trim()
+        .rsplit("try again in ")
+        .next()
+        .and_then(|s| s.strip_suffix(" s"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!((1..=60).contains(&seconds), "{err}");
+    assert_eq!(store.vault_bytes(), before);
 }
 
 #[test]

@@ -53,12 +53,12 @@ class JavaHttpTransport : HttpTransport {
 }
 
 /** The real softtoken-server on a free loopback port, its SQLite database in a temporary directory. */
-class RealServer(val dataDir: File) : AutoCloseable {
+class RealServer(val dataDir: File, vararg options: String) : AutoCloseable {
     val process: Process
     val url: String
 
     init {
-        process = ProcessBuilder(binary(), "--listen", "127.0.0.1:0", "--data-dir", dataDir.path)
+        process = ProcessBuilder(listOf(binary(), "--listen", "127.0.0.1:0", "--data-dir", dataDir.path) + options)
             .redirectError(ProcessBuilder.Redirect.INHERIT)
             .also { it.environment().remove("DATABASE_URL") }
             .start()
@@ -152,7 +152,7 @@ class ProvisionTest {
     class Fixture : AutoCloseable {
         val dataDir: File = Files.createTempDirectory("softtoken-kotlin-server").toFile()
         val bankKey = RealServer.addBank(dataDir, "Kotlin Bank")
-        val server = RealServer(dataDir)
+        val server = RealServer(dataDir, "--lockout", "$LOCKOUT")
 
         override fun close() {
             server.close()
@@ -161,6 +161,8 @@ class ProvisionTest {
     }
 
     companion object {
+        /** Wrong codes in a row that lock a contract, as the bank's service is configured here. */
+        const val LOCKOUT = 3
         private val fixture = lazy { Fixture() }
 
         @JvmStatic @AfterClass fun stop() {
@@ -197,27 +199,32 @@ class ProvisionTest {
         assertEquals("accepted", bank.call("K-1", "register", """{"serial":"${token.serial}","code":"${code.value}"}""").first)
         assertEquals("accepted", bank.call("K-1", "login", """{"code":"${code.nextValue}"}""").first)
         assertEquals("replayed", bank.call("K-1", "login", """{"code":"${code.nextValue}"}""").first)
-        // Wrong codes count down to the lockout; then even a right code is refused.
+        // Wrong codes count down to the lockout at the threshold; then even a right code is refused.
         val wrong = wrongCode(vault, token.serial)
-        var outcome: String? = null
-        var tries = 0
-        var lastLeft = Long.MAX_VALUE
-        while (outcome != "locked" && tries < 20) {
-            val (o, body) = bank.call("K-1", "login", """{"code":"$wrong"}""")
-            outcome = o
-            tries++
-            if (o == "wrong_code") {
-                val left = RealServer.jsonNumber(body, "attempts_left") ?: throw AssertionError("no attempts_left: $body")
-                assertTrue("attempts_left goes down: $body", left < lastLeft)
-                lastLeft = left
-            } else {
-                assertEquals(body, "locked", o)
-            }
+        val left = (1..LOCKOUT).map {
+            val (outcome, body) = bank.call("K-1", "login", """{"code":"$wrong"}""")
+            assertEquals(body, "wrong_code", outcome)
+            RealServer.jsonNumber(body, "attempts_left")
         }
-        assertEquals("locked after $tries wrong codes", "locked", outcome)
-        assertTrue("locks only after some wrong codes", tries > 1)
+        assertEquals((LOCKOUT - 1 downTo 0).map { it.toLong() }, left)
         val fresh = vault.code(token.serial)
         assertEquals("locked", bank.call("K-1", "login", """{"code":"${fresh.value}"}""").first)
+    }
+
+    @Test fun theRealServiceRateLimitsAndNothingIsStored() {
+        val dir = Files.createTempDirectory("softtoken-kotlin-limited").toFile()
+        RealServer(dir, "--issue-per-minute", "1", "--issue-burst", "1").use { limited ->
+            val store = MapStore()
+            val vault = TokenVault(store, null)
+            val first = vault.provision(limited.url, transport)
+            val before = store.map.mapValues { it.value.toList() }
+            val e = assertThrows(SoftTokenException.RateLimited::class.java) { vault.provision(limited.url, transport) }
+            val seconds = Regex("""try again in (\d+) s$""").find(e.message!!)?.groupValues?.get(1)?.toLong()
+            assertTrue(e.message!!, seconds != null && seconds in 1..60)
+            assertEquals(listOf(first), vault.tokens())
+            assertEquals(before, store.map.mapValues { it.value.toList() })
+        }
+        dir.deleteRecursively()
     }
 
     @Test fun twoProvisionsGiveTwoTokensAndAFailingStoreKeepsTheVault() {
