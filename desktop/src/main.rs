@@ -445,7 +445,7 @@ fn reissue(cli: &Cli, serial: Option<&str>) -> Result<(), Failure> {
             .find(|t| t.origin == Origin::Issued)
             .ok_or_else(|| {
                 Failure::Other(
-                    "there is no issued token to replace: run `softtoken` to issue one".into(),
+                    "there is no token issued on this PC to replace: run `softtoken` to issue one (a token from the token service is replaced with `softtoken provision`)".into(),
                 )
             })?,
     };
