@@ -761,6 +761,9 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
         .layer(axum::extract::DefaultBodyLimit::max(limits.max_body))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            limits.max_body,
+        ))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             limits.timeout,
