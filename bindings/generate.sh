@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds softtoken-ffi (release) and writes the Kotlin and Swift bindings under
+# Builds softtoken-ffi (the release profile, or $SOFTTOKEN_PROFILE) and writes the Kotlin and Swift bindings under
 # target/bindings/{kotlin,swift} with the workspace's own uniffi-bindgen.
 # Usage: bindings/generate.sh [LIBRARY]  (default: the host's target/release/libsofttoken_ffi.a;
 # the Android and iOS builds pass the library they built for a device).
@@ -7,10 +7,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 library="${1:-}"
+profile="${SOFTTOKEN_PROFILE:-release}"
 if [ -z "$library" ]; then
-  cargo build --release --locked -p softtoken-ffi
+  cargo build --profile "$profile" --locked -p softtoken-ffi
   # Library mode reads uniffi's metadata from the static library: the shared one is stripped.
-  library=target/release/libsofttoken_ffi.a
+  library="target/$profile/libsofttoken_ffi.a"
 fi
 out=target/bindings
 rm -rf "$out/kotlin" "$out/swift"

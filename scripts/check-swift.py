@@ -44,7 +44,9 @@ api = ["TokenVault", "Verifier", "SecureStore", "Clock", "HostError", "SoftToken
        "exportUri", "setClockOffset", "clockOffset", "nowUnixSeconds", "read", "write", "register", "login",
        "unlock", "addKeyUri", "issueToken", "displaySerial", "nextValue", "secondsLeft", "progress", "issuedHere",
        "Failed", "InvalidSecret", "TokenCard", "cards", "title", "spokenSerial", "groupedValue", "spokenValue",
-       "groupedNextValue", "remaining", "ending", "originText", "Origin", "InvalidSerial", "Store", "CorruptStore", "accepted", "replayed", "wrongCode", "locked"]
+       "groupedNextValue", "remaining", "ending", "originText", "Origin", "InvalidSerial", "Store", "CorruptStore", "accepted", "replayed", "wrongCode", "locked",
+       "HttpTransport", "HttpResponse", "provision", "syncTime", "retryAfterSeconds", "Offline", "RateLimited",
+       "BadResponse", "ServiceRefused"]
 used = set()
 for path in sources:
     text = path.read_text()

@@ -14,7 +14,12 @@ if [ ! -x "$kotlinc" ]; then
   (cd "$tools" && npm pack --silent "kotlin-compiler@$KOTLIN_VERSION" >/dev/null && tar xzf "kotlin-compiler-$KOTLIN_VERSION.tgz")
 fi
 
+# The library and the token service in one profile: release, or $SOFTTOKEN_PROFILE
+# (scripts/test.sh passes the profile its Rust tests were built in).
+profile="${SOFTTOKEN_PROFILE:-release}"
+export SOFTTOKEN_PROFILE="$profile"
 bash bindings/generate.sh
+cargo build --profile "$profile" --locked -p softtoken-server
 
 jars=/usr/share/java
 classpath="$jars/jna.jar:$jars/junit4.jar:$jars/hamcrest-core.jar"
@@ -30,4 +35,4 @@ if [ -d tests/kotlin/app ]; then
 fi
 echo "kotlin: compiling ${#sources[@]} files"
 "$kotlinc" -nowarn -jvm-target 17 -cp "$classpath" -include-runtime -d "$build/tests.jar" "${sources[@]}"
-java -Djna.library.path=target/release -cp "$build/tests.jar:$classpath" dev.softtoken.tests.RunAllKt
+java -Djna.library.path="target/$profile" -Dsofttoken.server="target/$profile/softtoken-server" -cp "$build/tests.jar:$classpath" dev.softtoken.tests.RunAllKt

@@ -2,6 +2,7 @@
 
 use crate::errors::SoftTokenError;
 use crate::host::{ClockAdapter, SecureStore, StoreAdapter};
+use crate::transport::{HttpTransport, TransportAdapter};
 use crate::Clock;
 use softtoken_core::otp::{self, Mode};
 use softtoken_core::view;
@@ -29,6 +30,8 @@ pub enum Origin {
     Issued,
     /// Imported from a key URI: another service's account.
     Imported,
+    /// Issued by the token service at first start online: the bank's token.
+    Service,
 }
 
 /// Time-based or counter-based.
@@ -63,11 +66,11 @@ pub struct TokenInfo {
     pub period: Option<u64>,
     /// TOTP or HOTP.
     pub kind: TokenKind,
-    /// Issued here or imported.
+    /// Issued here, by the token service, or imported.
     pub origin: Origin,
-    /// Where it came from, in words (`issued here`, `imported`).
+    /// Where it came from, in words (`issued here`, `from the token service`, `imported`).
     pub origin_text: String,
-    /// True for the token issued on this device (the bank token): `origin == Issued`.
+    /// True for the bank token (issued on this device or by the token service); false for imported accounts.
     pub issued_here: bool,
 }
 
@@ -91,7 +94,7 @@ impl From<softtoken_core::TokenInfo> for TokenInfo {
             kind,
             origin: t.origin,
             origin_text: shown.origin_text.to_string(),
-            issued_here: t.origin == Origin::Issued,
+            issued_here: t.origin != Origin::Imported,
         }
     }
 }
@@ -269,5 +272,27 @@ impl TokenVault {
     /// The seconds added to the device clock.
     pub fn clock_offset(&self) -> i64 {
         self.vault().clock_offset()
+    }
+
+    /// Gets a token from the token service at `service_url` through the app's HTTP client, stores it
+    /// and sets the clock offset from the service's time. Nothing is stored when it fails. It waits
+    /// for the network and other calls on this vault wait for it: call it off the main thread.
+    pub fn provision(
+        &self,
+        service_url: String,
+        transport: Arc<dyn HttpTransport>,
+    ) -> Result<TokenInfo, SoftTokenError> {
+        let transport = TransportAdapter(transport);
+        Ok(self.vault().provision(&service_url, &transport)?.into())
+    }
+
+    /// Sets the clock offset from the token service's time and returns it (seconds).
+    pub fn sync_time(
+        &self,
+        service_url: String,
+        transport: Arc<dyn HttpTransport>,
+    ) -> Result<i64, SoftTokenError> {
+        let transport = TransportAdapter(transport);
+        Ok(self.vault().sync_time(&service_url, &transport)?)
     }
 }

@@ -2,8 +2,9 @@
 //!
 //! Codes ([`otp`]), key material ([`secret`]), serial numbers ([`serial`]),
 //! issuance ([`issuer`]), key URIs ([`uri`]), the host storage hook and record
-//! format ([`store`], JSON through serde_json), time ([`clock`]), the device-side [`vault`] and the
-//! bank-side [`verifier`].
+//! format ([`store`], JSON through serde_json), time ([`clock`]), the device-side [`vault`], the
+//! bank-side [`verifier`] and its [`rules`], [`provision`]ing from the token service through the
+//! host's transport, and what screens show of a token ([`view`]).
 #![forbid(unsafe_code)]
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
@@ -14,6 +15,7 @@ pub mod input;
 pub mod issuer;
 pub mod ledger;
 pub mod otp;
+pub mod provision;
 pub mod random;
 pub mod rules;
 pub mod secret;
@@ -32,6 +34,7 @@ pub use ledger::{
     Binding, BindingState, Ledger, LedgerError, LedgerState, MemoryLedger, TokenMemory,
 };
 pub use otp::{Algorithm, Code, Digits, Mode, OtpError, OtpParams, OtpValue, Totp, TypedCode};
+pub use provision::{HttpReply, ProvisionError, Transport, TransportError};
 pub use random::{Entropy, EntropyError, OsEntropy};
 pub use secret::{Secret, SecretError};
 pub use serial::{Prefix, Serial, SerialError, SerialKind};

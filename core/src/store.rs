@@ -292,6 +292,7 @@ impl StoredParams {
 enum StoredOrigin {
     Issued,
     Imported,
+    Service,
 }
 
 impl From<Origin> for StoredOrigin {
@@ -299,6 +300,7 @@ impl From<Origin> for StoredOrigin {
         match origin {
             Origin::Issued => StoredOrigin::Issued,
             Origin::Imported => StoredOrigin::Imported,
+            Origin::Service => StoredOrigin::Service,
         }
     }
 }
@@ -308,6 +310,7 @@ impl From<StoredOrigin> for Origin {
         match origin {
             StoredOrigin::Issued => Origin::Issued,
             StoredOrigin::Imported => Origin::Imported,
+            StoredOrigin::Service => Origin::Service,
         }
     }
 }

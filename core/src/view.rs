@@ -75,6 +75,7 @@ pub fn origin_text(origin: Origin) -> &'static str {
     match origin {
         Origin::Issued => "issued here",
         Origin::Imported => "imported",
+        Origin::Service => "from the token service",
     }
 }
 

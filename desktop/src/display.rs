@@ -87,7 +87,7 @@ pub fn plain(entries: &[Entry]) -> Vec<String> {
         .map(Entry::card)
         .map(|card| {
             let name = match card.token.origin {
-                Origin::Issued => String::new(),
+                Origin::Issued | Origin::Service => String::new(),
                 Origin::Imported => format!("  {}", card.token.title),
             };
             match &card.code {
@@ -132,8 +132,17 @@ pub fn json(entry: &Entry) -> serde_json::Value {
         "digits": info.params.digits.get(),
         "period": period,
         "counter": counter,
-        "origin": match info.origin { Origin::Issued => "issued", Origin::Imported => "imported" },
+        "origin": origin_name(info.origin),
     })
+}
+
+/// The origin's name in JSON output and messages.
+pub fn origin_name(origin: Origin) -> &'static str {
+    match origin {
+        Origin::Issued => "issued",
+        Origin::Imported => "imported",
+        Origin::Service => "service",
+    }
 }
 
 #[cfg(test)]
@@ -151,11 +160,11 @@ mod tests {
                 serial: serial.clone(),
                 // As the vault stores them: the token issued here is named by its serial, under softtoken.
                 label: match origin {
-                    Origin::Issued => serial.as_str().into(),
+                    Origin::Issued | Origin::Service => serial.as_str().into(),
                     Origin::Imported => "alice".into(),
                 },
                 issuer: Some(match origin {
-                    Origin::Issued => "softtoken".into(),
+                    Origin::Issued | Origin::Service => "softtoken".into(),
                     Origin::Imported => "Example".into(),
                 }),
                 params,

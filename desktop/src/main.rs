@@ -9,6 +9,7 @@ mod display;
 mod filestore;
 mod live;
 mod qr;
+mod service;
 mod wiped;
 
 use clap::Parser;
@@ -16,6 +17,7 @@ use cli::{AlgorithmArg, Cli, CodeArgs, Command};
 use display::Entry;
 use filestore::FileStore;
 use softtoken_core::otp::{Algorithm, Digits, Mode, OtpKey};
+use softtoken_core::provision::service_base;
 use softtoken_core::vault::{LineImport, VAULT_KEY};
 use softtoken_core::{
     Clock, Issuer, Origin, Prefix, RecordError, Secret, SystemClock, Vault, VaultError,
@@ -94,7 +96,8 @@ fn change<T>(
     store.exclusive(|| change(&mut open(cli)?))
 }
 
-/// Opens the vault and issues the first token when it is empty (the first run, T2).
+/// Opens the vault and gets the first token when it is empty (the first run, T2): from the token
+/// service when one is configured, else issued here.
 fn open_with_token(cli: &Cli) -> Result<DesktopVault, Failure> {
     let dir = store_dir(cli)?;
     if let Some(mode) = FileStore::new(&dir).make_private()? {
@@ -113,19 +116,50 @@ fn open_with_token(cli: &Cli) -> Result<DesktopVault, Failure> {
     if !vault.is_empty() {
         return Ok(vault);
     }
+    let service = service(cli)?;
     change(cli, |vault| {
-        // Another process may have issued it while this one waited for the lock.
+        // Another process may have got it while this one waited for the lock.
         if vault.is_empty() {
-            let token = vault.issue()?;
-            eprintln!(
-                "Issued a new token, serial {}. Register it with your bank. (Stored in {})",
-                token.serial,
-                vault.store().path_of(VAULT_KEY).display()
-            );
+            service::first_token(vault, service.as_deref())?;
         }
         Ok(())
     })?;
     open(cli)
+}
+
+/// The token service's URL from `--service` or `SOFTTOKEN_SERVICE`, checked, when one is set.
+fn service(cli: &Cli) -> Result<Option<String>, Failure> {
+    service::configured(cli.service.as_deref())
+        .map(|url| service_base(url).map_err(|e| Failure::Usage(e.to_string())))
+        .transpose()
+}
+
+/// The token service's URL, which `provision` and `sync-time` need.
+fn service_url(cli: &Cli) -> Result<String, Failure> {
+    service(cli)?.ok_or_else(|| {
+        Failure::Usage(
+            "no token service configured: pass --service URL or set SOFTTOKEN_SERVICE".into(),
+        )
+    })
+}
+
+fn provision(cli: &Cli) -> Result<(), Failure> {
+    let url = service_url(cli)?;
+    let token = change(cli, |vault| Ok(service::provision(vault, &url)?))?;
+    println!(
+        "Got token {} from the token service at {url}. Register it with your bank.",
+        token.serial
+    );
+    Ok(())
+}
+
+fn sync_time(cli: &Cli) -> Result<(), Failure> {
+    let url = service_url(cli)?;
+    let offset = change(cli, |vault| {
+        Ok(vault.sync_time(&url, &service::UreqTransport::new())?)
+    })?;
+    println!("Clock offset: {offset:+} s (from the token service at {url})");
+    Ok(())
 }
 
 /// Every token with its TOTP code at `time` (HOTP codes are not drawn, as that would use them up).
@@ -324,10 +358,7 @@ fn list(cli: &Cli, json: bool) -> Result<(), Failure> {
             Mode::Totp { period } => format!("totp {period}s"),
             Mode::Hotp { counter } => format!("hotp #{counter}"),
         };
-        let origin = match t.origin {
-            Origin::Issued => "issued",
-            Origin::Imported => "imported",
-        };
+        let origin = display::origin_name(t.origin);
         println!(
             "{:<16} {:<8} {} {} {:<11} {}",
             t.serial.grouped(),
@@ -490,7 +521,7 @@ fn replace(
             .find(|t| t.origin == Origin::Issued)
             .ok_or_else(|| {
                 Failure::Other(
-                    "there is no issued token to replace: run `softtoken` to issue one".into(),
+                    "there is no token issued on this PC to replace: run `softtoken` to issue one (a token from the token service is replaced with `softtoken provision`)".into(),
                 )
             })?,
     };
@@ -521,6 +552,8 @@ fn run(cli: &Cli) -> Result<(), Failure> {
         Some(Command::Delete { serial, yes }) => delete(cli, serial, *yes),
         Some(Command::Reissue { serial }) => reissue(cli, serial.as_deref()),
         Some(Command::ClockOffset { seconds }) => clock_offset(cli, *seconds),
+        Some(Command::Provision) => provision(cli),
+        Some(Command::SyncTime) => sync_time(cli),
     }
 }
 

@@ -7,6 +7,7 @@ import kotlin.system.exitProcess
 fun main() {
     val result = JUnitCore.runClasses(
         VectorsTest::class.java, VaultTest::class.java, VerifierTest::class.java, ThreadsTest::class.java,
+        ProvisionTest::class.java,
         dev.softtoken.tests.app.AppCoreTest::class.java,
     )
     for (f in result.failures) {
