@@ -158,7 +158,16 @@ impl Place {
         )
     }
 
-    /// Starts a server on a free loopback port.
+    /// The servers' log (stderr), appended to `server.log` in the data directory.
+    fn log_file(&self) -> Stdio {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.data_dir.join("server.log"))
+            .map_or_else(|_| Stdio::inherit(), Stdio::from)
+    }
+
+    /// Starts a server on a free loopback port (its log goes to `server.log` in the data directory).
     pub fn spawn(&self, extra: &[&str]) -> Proc {
         let mut child = self
             .command()
@@ -167,7 +176,7 @@ impl Place {
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(self.log_file())
             .spawn()
             .expect("start softtoken-server");
         let stdout = child.stdout.take().expect("stdout");
