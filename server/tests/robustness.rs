@@ -261,7 +261,7 @@ async fn issuance_is_rate_limited_per_address() {
         .parse()
         .unwrap();
     let body: Value = response.json().await.unwrap();
-    assert!(header >= 1 && header <= 60, "{header}");
+    assert!((1..=60).contains(&header), "{header}");
     assert_eq!(body["retry_after"], header);
     assert!(body["error"].as_str().unwrap().contains("too many"));
 }
