@@ -675,6 +675,45 @@ impl Store {
         row.map(|r| binding_of(contract, &r)).transpose()
     }
 
+    /// Locks an active contract's row and its bound token's row in one query (the contract's first).
+    async fn lock_bound(
+        &self,
+        tx: &mut Tx,
+        bank: BankId,
+        contract: &str,
+    ) -> Result<Option<(Binding, Option<TokenRow>)>, StoreError> {
+        let sql = format!(
+            "SELECT c.serial AS serial, c.state AS state, c.suspended_from AS suspended_from, \
+             c.failures AS failures, t.last_step AS last_step, t.drift AS drift, t.secret AS secret, \
+             t.key_id AS key_id, t.algorithm AS algorithm, t.digits AS digits, t.period AS period \
+             FROM contracts c JOIN tokens t ON t.serial = c.serial \
+             WHERE c.bank_id = $1 AND c.contract = $2 AND c.state = 'active'{}",
+            self.for_update()
+        );
+        let Some(row) = sqlx::query(&sql)
+            .bind(bank.0)
+            .bind(contract)
+            .fetch_optional(&mut **tx)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let binding = binding_of(contract, &row)?;
+        let Some(serial) = binding.serial.clone() else {
+            return Ok(None);
+        };
+        let last_step: Option<i64> = row.try_get("last_step")?;
+        let token = TokenRow {
+            memory: TokenMemory {
+                last_step: last_step.map(|s| s.max(0) as u64),
+                drift: row.try_get("drift")?,
+            },
+            entry: self.entry_of(&serial, &row)?,
+            serial,
+        };
+        Ok(Some((binding, Some(token))))
+    }
+
     /// Locks the contract's row, creating an unbound one first when there is none.
     async fn lock_or_create_contract(
         &self,
@@ -851,27 +890,35 @@ impl Store {
     ) -> Result<Reply, StoreError> {
         let now = self.now();
         let mut tx = self.begin().await?;
-        let Some(mut binding) = self.lock_contract(&mut tx, bank, contract).await? else {
-            return self
-                .finish(
-                    tx,
-                    bank,
-                    None,
-                    None,
-                    event,
-                    Outcome::NotRegistered,
-                    None,
-                    None,
-                    contract,
-                )
-                .await;
+        // The usual case in one round trip: the contract and its bound token, both locked
+        // (contract row first, as everywhere). Anything else takes the general path.
+        let (mut binding, token) = match self.lock_bound(&mut tx, bank, contract).await? {
+            Some(found) => found,
+            None => {
+                let Some(binding) = self.lock_contract(&mut tx, bank, contract).await? else {
+                    return self
+                        .finish(
+                            tx,
+                            bank,
+                            None,
+                            None,
+                            event,
+                            Outcome::NotRegistered,
+                            None,
+                            None,
+                            contract,
+                        )
+                        .await;
+                };
+                let token = match (rules::gate(Some(&binding)), &binding.serial) {
+                    (None, Some(s)) => self.lock_token(&mut tx, s).await?,
+                    _ => None,
+                };
+                (binding, token)
+            }
         };
         let before = binding.clone();
         let serial = binding.serial.clone();
-        let token = match (rules::gate(Some(&binding)), &serial) {
-            (None, Some(s)) => self.lock_token(&mut tx, s).await?,
-            _ => None,
-        };
         let outcome = match (rules::gate(Some(&binding)), token) {
             (Some(halt), _) => halt,
             (None, None) => Outcome::UnknownSerial,
