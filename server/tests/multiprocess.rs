@@ -34,11 +34,12 @@ async fn two_processes_one_postgres_accept_once_and_lock_at_exactly_ten() {
         let token = apis[round % 2].issue().await;
         // Registration and the logins fall in one step: the registration takes
         // the previous step's code, the logins the current one.
-        wait_for_room(8);
+        wait_for_room(3);
+        let step_time = now();
         apis[(round + 1) % 2]
-            .register_previous(&bank, &contract, &token)
+            .register_previous(&bank, &contract, &token, step_time)
             .await;
-        let code = token.code_at(now());
+        let code = token.code_at(step_time);
 
         // 16 clients, 8 at each process, the same right code at once.
         let gate = Arc::new(tokio::sync::Barrier::new(16));

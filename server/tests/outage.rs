@@ -228,10 +228,11 @@ async fn postgres_stopped_and_started_under_load() {
     for _ in 0..LOGINS + LOCKS {
         tokens.push(api.issue().await);
     }
-    wait_for_room(22);
+    wait_for_room(5);
     let step_time = now();
     for (i, token) in tokens.iter().enumerate() {
-        api.register_previous(&bank, &format!("c{i}"), token).await;
+        api.register_previous(&bank, &format!("c{i}"), token, step_time)
+            .await;
     }
     let mut intents = Vec::new();
     for k in 0..WRONG_EACH.max(1) {

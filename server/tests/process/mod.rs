@@ -352,9 +352,12 @@ impl Api {
         }
     }
 
-    /// Registers `token` to `contract` with its code of the previous step (so the current step stays free for a login).
-    pub async fn register_previous(&self, key: &str, contract: &str, token: &Token) {
-        let code = token.code_at(now() - 30);
+    /// Registers `token` to `contract` with its code of the step before `time`'s (so that step stays free for a login).
+    ///
+    /// The registration must happen in `time`'s step; a login with the code of
+    /// `time` then stays right (one step back) until the end of the next step.
+    pub async fn register_previous(&self, key: &str, contract: &str, token: &Token, time: u64) {
+        let code = token.code_at(time - 30);
         let (status, body) = self
             .op(
                 key,
