@@ -159,17 +159,25 @@ async fn set_up(client: &reqwest::Client, o: &Options) -> Result<Vec<Account>, S
                 let secret = Secret::from_base32(secret).map_err(|e| e.to_string())?;
                 let totp =
                     Totp::new(&secret, Algorithm::Sha1, Digits::SIX, 30).map_err(|e| e.to_string())?;
-                let contract = format!("{run}c{i}");
-                let code = totp.at(now() - 30).map_err(|e| e.to_string())?.value.to_string();
-                let (status, outcome) = post(
-                    &client,
-                    &format!("{base}/v1/contracts/{contract}/register"),
-                    &key,
-                    format!(r#"{{"serial":"{serial}","code":"{code}"}}"#),
-                )
-                .await?;
-                if (status, outcome.as_str()) != (200, "accepted") {
-                    return Err(format!("registering {contract}: {status} {outcome}"));
+                // A step can begin between the code and its check: then try
+                // again with the new step's code, on a fresh contract.
+                let mut contract = String::new();
+                for attempt in 0..3 {
+                    contract = format!("{run}c{i}a{attempt}");
+                    let code = totp.at(now() - 30).map_err(|e| e.to_string())?.value.to_string();
+                    let (status, outcome) = post(
+                        &client,
+                        &format!("{base}/v1/contracts/{contract}/register"),
+                        &key,
+                        format!(r#"{{"serial":"{serial}","code":"{code}"}}"#),
+                    )
+                    .await?;
+                    if (status, outcome.as_str()) == (200, "accepted") {
+                        break;
+                    }
+                    if attempt == 2 {
+                        return Err(format!("registering {contract}: {status} {outcome}"));
+                    }
                 }
                 mine.push(Account {
                     contract,
