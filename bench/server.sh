@@ -60,10 +60,12 @@ for kind in $databases; do
   url=$(grep -o 'http://[0-9.:]*' "$dir/out" | head -1)
   [ -n "$url" ] || { echo "$kind: the server did not start:"; cat "$dir/log"; exit 1; }
   echo "$kind: $(head -1 "$dir/out")"
-  printf '%-8s ' "$kind"
-  "$loadgen" "$url" "$bank_key" right --contracts "$contracts" --concurrency "$concurrency" --seconds "$seconds"
-  printf '%-8s ' "$kind"
-  "$loadgen" "$url" "$bank_key" wrong --contracts 1000 --wrong-each 99 --concurrency "$concurrency" --seconds "$seconds"
+  for mode in right wrong; do
+    if [ "$mode" = right ]; then n="$contracts"; each=1; else n=1000; each=99; fi
+    printf '%-8s ' "$kind"
+    "$loadgen" "$url" "$bank_key" "$mode" --contracts "$n" --wrong-each "$each" \
+      --concurrency "$concurrency" --seconds "$seconds" --cpu-of "$pid"
+  done
   kill "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
   pid=""

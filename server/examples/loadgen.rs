@@ -2,7 +2,10 @@
 //! and p50/p99 latency against a running softtoken-server over HTTP, closed
 //! loop at a fixed concurrency, bounded in time. Figures, never assertions.
 //!
-//! `loadgen URL BANK_KEY right|wrong [--contracts N] [--concurrency C] [--seconds S] [--wrong-each K]`
+//! `loadgen URL BANK_KEY right|wrong [--contracts N] [--concurrency C] [--seconds S] [--wrong-each K] [--cpu-of PID]`
+//!
+//! With `--cpu-of PID` (the server's process) it also prints the CPU time the
+//! server and the generator itself used during the timed run (Linux /proc).
 //!
 //! Set-up: issues N tokens (the server must allow that many: a large
 //! `--issue-burst`) and registers each to a contract of its own with the code
@@ -44,7 +47,7 @@ fn now() -> u64 {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: loadgen URL BANK_KEY right|wrong [--contracts N] [--concurrency C] [--seconds S] [--wrong-each K]"
+        "usage: loadgen URL BANK_KEY right|wrong [--contracts N] [--concurrency C] [--seconds S] [--wrong-each K] [--cpu-of PID]"
     );
     std::process::exit(2)
 }
@@ -57,6 +60,7 @@ struct Options {
     concurrency: usize,
     seconds: u64,
     wrong_each: usize,
+    cpu_of: Option<usize>,
 }
 
 fn options() -> Options {
@@ -76,6 +80,7 @@ fn options() -> Options {
         concurrency: 16,
         seconds: 10,
         wrong_each: 9,
+        cpu_of: None,
     };
     let mut rest = args[3..].iter();
     while let Some(flag) = rest.next() {
@@ -88,6 +93,7 @@ fn options() -> Options {
             "--concurrency" => o.concurrency = value.max(1),
             "--seconds" => o.seconds = value.clamp(1, 600) as u64,
             "--wrong-each" => o.wrong_each = value.max(1),
+            "--cpu-of" => o.cpu_of = Some(value),
             _ => usage(),
         }
     }
@@ -255,6 +261,15 @@ async fn worker(
     s
 }
 
+/// CPU seconds (user + system) a process has used, from /proc/PID/stat (clock ticks of 1/100 s).
+fn cpu_seconds(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name, which is in parentheses.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
+}
+
 fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -291,6 +306,11 @@ async fn main() {
     };
     let setup = setup_start.elapsed();
     let cursor = Arc::new(AtomicUsize::new(0));
+    let server_pid = o.cpu_of.map(|p| p.to_string());
+    let cpu_before = (
+        server_pid.as_deref().and_then(cpu_seconds),
+        cpu_seconds("self"),
+    );
     let started = Instant::now();
     let end = started + Duration::from_secs(o.seconds);
     let mut tasks = Vec::new();
@@ -315,12 +335,25 @@ async fn main() {
         waited = waited.max(s.waited);
     }
     let elapsed = started.elapsed();
+    let cpu = match (
+        cpu_before,
+        server_pid.as_deref().and_then(cpu_seconds),
+        cpu_seconds("self"),
+    ) {
+        ((Some(s0), Some(g0)), Some(s1), Some(g1)) => format!(
+            "; CPU in {:.1} s: server {:.1} s, load generator {:.1} s",
+            elapsed.as_secs_f64(),
+            s1 - s0,
+            g1 - g0
+        ),
+        _ => String::new(),
+    };
     let busy = elapsed.saturating_sub(waited).as_secs_f64().max(1e-9);
     latencies.sort_unstable();
     let n = latencies.len();
     println!(
         "{:<5} codes: {:>7} logins in {:.1} s: {:>7.0} logins/s  p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms  \
-         (concurrency {}, {} contracts set up in {:.1} s{}; outcomes {:?})",
+         (concurrency {}, {} contracts set up in {:.1} s{}; outcomes {:?}{cpu})",
         if o.right { "right" } else { "wrong" },
         n,
         busy,
