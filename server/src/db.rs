@@ -919,6 +919,7 @@ impl Store {
         };
         let before = binding.clone();
         let serial = binding.serial.clone();
+        let mut token_write = None;
         let outcome = match (rules::gate(Some(&binding)), token) {
             (Some(halt), _) => halt,
             (None, None) => Outcome::UnknownSerial,
@@ -937,12 +938,35 @@ impl Store {
                     now,
                 );
                 if token.memory != before_memory {
-                    self.save_token(&mut tx, &token.serial, token.memory)
-                        .await?;
+                    token_write = Some((token.serial, token.memory));
                 }
                 d.outcome
             }
         };
+        if let Some((token_serial, memory)) = &token_write {
+            if self.backend == Backend::Postgres && before == binding {
+                // An accepted login: the token's memory and the audit record in one round trip.
+                sqlx::query(
+                    "WITH t AS (UPDATE tokens SET last_step = $8, drift = $9 WHERE serial = $7) \
+                     INSERT INTO audit (bank_id, contract, time, event, outcome, staff, serial) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(bank.0)
+                .bind(contract)
+                .bind(self.now_i64())
+                .bind(event.name())
+                .bind(outcome.kind())
+                .bind(None::<String>)
+                .bind(token_serial.clone())
+                .bind(memory.last_step.map(|s| s as i64))
+                .bind(memory.drift)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                return Ok(self.reply(outcome, Some(&binding)));
+            }
+            self.save_token(&mut tx, token_serial, *memory).await?;
+        }
         self.finish(
             tx,
             bank,

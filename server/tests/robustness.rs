@@ -340,3 +340,38 @@ async fn a_database_that_goes_away_is_a_503_and_the_service_recovers() {
     );
     assert_eq!(s.login("c", &code).await, "replayed");
 }
+
+both!(
+    tokens_from_outside_need_sixteen_byte_secrets,
+    |s: Server| async move {
+        // 10 bytes: refused (RFC 4226 R6).
+        let short = "otpauth://totp/Vendor:SYMC11112222?secret=JBSWY3DPEHPK3PXPJBSW&issuer=Vendor";
+        let err = s.store.import(short).await.unwrap_err().to_string();
+        assert!(err.contains("at least 16 bytes"), "{err}");
+        let long = "otpauth://totp/Vendor:SYMC11112222?secret=IKAJIEFLCSZ2AYVWF2QI6X3OBJQV3YVN&issuer=Vendor";
+        assert_eq!(s.store.import(long).await.unwrap(), "SYMC11112222");
+        assert!(
+            s.store.import(long).await.is_err(),
+            "a serial is taken once"
+        );
+        let secret =
+            softtoken_core::Secret::from_base32("IKAJIEFLCSZ2AYVWF2QI6X3OBJQV3YVN").unwrap();
+        let totp = softtoken_core::Totp::new(
+            &secret,
+            softtoken_core::Algorithm::Sha1,
+            softtoken_core::Digits::SIX,
+            30,
+        )
+        .unwrap();
+        let code = totp.at(s.now()).unwrap().value.to_string();
+        let answer = s
+            .op(
+                &s.bank,
+                "vip",
+                "register",
+                json!({"serial": "SYMC11112222", "code": code}),
+            )
+            .await;
+        assert_eq!(outcome(&answer), "accepted");
+    }
+);
