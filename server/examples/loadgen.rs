@@ -5,7 +5,9 @@
 //! `loadgen URL BANK_KEY right|wrong [--contracts N] [--concurrency C] [--seconds S] [--wrong-each K] [--cpu-of PID]`
 //!
 //! With `--cpu-of PID` (the server's process) it also prints the CPU time the
-//! server and the generator itself used during the timed run (Linux /proc).
+//! server, the generator itself and all processes named `postgres` (the
+//! machine's whole PostgreSQL, whoever's queries) used during the timed run
+//! (Linux /proc).
 //!
 //! Set-up: issues N tokens (the server must allow that many: a large
 //! `--issue-burst`) and registers each to a contract of its own with the code
@@ -270,6 +272,25 @@ fn cpu_seconds(pid: &str) -> Option<f64> {
     Some(ticks as f64 / 100.0)
 }
 
+/// CPU seconds used by every process named `postgres` (those alive now).
+fn postgres_cpu_seconds() -> f64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    dir.filter_map(Result::ok)
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+        })
+        .filter(|e| {
+            std::fs::read_to_string(e.path().join("comm")).is_ok_and(|c| c.trim() == "postgres")
+        })
+        .filter_map(|e| cpu_seconds(&e.file_name().to_string_lossy()))
+        .sum()
+}
+
 fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -311,6 +332,7 @@ async fn main() {
         server_pid.as_deref().and_then(cpu_seconds),
         cpu_seconds("self"),
     );
+    let postgres_before = postgres_cpu_seconds();
     let started = Instant::now();
     let end = started + Duration::from_secs(o.seconds);
     let mut tasks = Vec::new();
@@ -341,10 +363,11 @@ async fn main() {
         cpu_seconds("self"),
     ) {
         ((Some(s0), Some(g0)), Some(s1), Some(g1)) => format!(
-            "; CPU in {:.1} s: server {:.1} s, load generator {:.1} s",
+            "; CPU in {:.1} s: server {:.1} s, load generator {:.1} s, postgres processes {:.1} s",
             elapsed.as_secs_f64(),
             s1 - s0,
-            g1 - g0
+            g1 - g0,
+            (postgres_cpu_seconds() - postgres_before).max(0.0)
         ),
         _ => String::new(),
     };
