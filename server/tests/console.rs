@@ -626,6 +626,12 @@ async fn pages_are_in_japanese_or_english_with_strict_headers_and_cookies() {
             .to_str()
             .unwrap()
             .starts_with("text/html"));
+        // A session ends after its working day: the browser is sent to sign in again.
+        b.goto(&format!("{}/console/contracts", s.base)).await;
+        assert_eq!(b.text("h1").await, "契約の検索");
+        s.clock.advance(8 * 3600);
+        b.goto(&format!("{}/console/contracts", s.base)).await;
+        b.find("#key").await;
         // The API's own 404 stays JSON.
         let (status, _) = s.get("/v1/nothing", None).await;
         assert_eq!(status, 404);

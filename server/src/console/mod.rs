@@ -705,6 +705,27 @@ mod tests {
     }
 
     #[test]
+    fn cookies_are_host_only_and_secure_except_for_a_loopback_browser() {
+        let ctx = |secure| Ctx {
+            lang: Lang::En,
+            lang_chosen: false,
+            session: None,
+            secure,
+            addr: IpAddr::from([127, 0, 0, 1]),
+            here: String::new(),
+            now: 0,
+        };
+        assert_eq!(
+            ctx(true).session_cookie("v", 60),
+            "__Host-softtoken-console=v; Path=/; Max-Age=60; HttpOnly; SameSite=Strict; Secure"
+        );
+        assert_eq!(
+            ctx(false).session_cookie("v", 60),
+            "softtoken-console=v; Path=/; Max-Age=60; HttpOnly; SameSite=Strict"
+        );
+    }
+
+    #[test]
     fn actions_offered_follow_the_state() {
         let status = |state, serial: Option<&str>| ContractStatus {
             contract: "c".into(),
