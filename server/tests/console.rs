@@ -356,6 +356,13 @@ async fn b9_suspend_refuses_logins_until_resumed() {
             staff_of_last(&s, "C-77", "resume").await.as_deref(),
             Some("Tanaka")
         );
+
+        // Signing out ends the session in this browser.
+        b.click("form[action='/console/signout'] button", "#key")
+            .await;
+        b.goto(&format!("{}/console/contracts?c=C-77", s.base))
+            .await;
+        b.find("#key").await;
     })
     .await;
 }
