@@ -7,12 +7,14 @@
 //! Needs Debian's `chromium` and `chromium-driver` (scripts/setup.sh). When
 //! they are missing the tests fail in CI (env `CI` set) and are skipped
 //! loudly elsewhere. Every wait is bounded.
+#![cfg(unix)]
 
 mod common;
 
 use common::{outcome, Db, Server, Token};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -43,6 +45,11 @@ struct Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        // Chromium runs in chromedriver's own process group: end the whole group, so
+        // no browser outlives its test (whether it passed, panicked or timed out).
+        let _ = Command::new("kill")
+            .args(["-TERM", "--", &format!("-{}", self.driver.id())])
+            .status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
@@ -68,6 +75,7 @@ impl Browser {
         let driver = Command::new(&driver_path)
             .arg(format!("--port={port}"))
             .arg("--allowed-ips=127.0.0.1")
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
