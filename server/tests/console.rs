@@ -224,14 +224,14 @@ fn screenshot_dir() -> PathBuf {
         .join("console-screenshots")
 }
 
-/// Runs `body` with a fresh service and a browser, one test at a time, bounded in time.
-async fn with_browser<F, Fut>(body: F)
+/// Runs `body` with a fresh service on `db` and a browser, one test at a time, bounded in time.
+async fn with_browser<F, Fut>(db: Db, body: F)
 where
     F: FnOnce(Server, Browser) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
     let _turn = ONE_AT_A_TIME.lock().await;
-    let Some(server) = common::start(Db::Sqlite).await else {
+    let Some(server) = common::start(db).await else {
         return;
     };
     let Some(browser) = Browser::start().await else {
@@ -272,74 +272,81 @@ async fn staff_of_last(s: &Server, contract: &str, event: &str) -> Option<String
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn b4_staff_unlock_a_locked_contract_and_the_customer_logs_in_again() {
-    with_browser(|s, b| async move {
-        let token = registered(&s, "0012345").await;
-        lock(&s, "0012345", &token).await;
-        assert_eq!(s.login("0012345", &token.code_at(s.now())).await, "locked");
+    with_browser(Db::Sqlite, unlock_flow).await;
+}
 
-        b.goto(&format!("{}/console/signin?lang=en", s.base)).await;
-        b.screenshot("01-signin").await;
-        b.sign_in(&s.base, &s.branch, STAFF).await;
-        assert!(b.body().await.contains(STAFF), "the staff member is shown");
-        b.open_contract(&s.base, "0012345").await;
-        assert_eq!(b.text("#state").await, "Locked after wrong codes");
-        assert_eq!(b.text("#failures").await, "10");
-        let page = b.body().await;
-        assert!(page.contains(&format!(
-            "{} {} {}",
-            &token.serial[..4],
-            &token.serial[4..8],
-            &token.serial[8..]
-        )));
-        assert!(
-            page.contains("Wrong code") && page.contains("Registration"),
-            "the history: {page}"
-        );
-        b.screenshot("02-contract-locked").await;
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn b4_on_postgresql_too() {
+    with_browser(Db::Postgres, unlock_flow).await;
+}
 
-        assert_eq!(b.act("unlock", Some("03-unlock")).await, "Accepted");
-        let done = b.body().await;
-        assert!(
-            done.contains("0012345"),
-            "the confirmation names the contract"
-        );
-        assert!(
-            done.contains("can log in again"),
-            "and says what the customer does next"
-        );
+/// B4 through the console: a contract locked through the bank API, unlocked by staff; the customer logs in again.
+async fn unlock_flow(s: Server, b: Browser) {
+    let token = registered(&s, "0012345").await;
+    lock(&s, "0012345", &token).await;
+    assert_eq!(s.login("0012345", &token.code_at(s.now())).await, "locked");
 
-        s.next_step();
-        assert_eq!(
-            s.login("0012345", &token.code_at(s.now())).await,
-            "accepted"
-        );
-        assert_eq!(s.status("0012345").await["state"], "active");
-        assert_eq!(
-            staff_of_last(&s, "0012345", "unlock").await.as_deref(),
-            Some(STAFF)
-        );
+    b.goto(&format!("{}/console/signin?lang=en", s.base)).await;
+    b.screenshot("01-signin").await;
+    b.sign_in(&s.base, &s.branch, STAFF).await;
+    assert!(b.body().await.contains(STAFF), "the staff member is shown");
+    b.open_contract(&s.base, "0012345").await;
+    assert_eq!(b.text("#state").await, "Locked after wrong codes");
+    assert_eq!(b.text("#failures").await, "10");
+    let page = b.body().await;
+    assert!(page.contains(&format!(
+        "{} {} {}",
+        &token.serial[..4],
+        &token.serial[4..8],
+        &token.serial[8..]
+    )));
+    assert!(
+        page.contains("Wrong code") && page.contains("Registration"),
+        "the history: {page}"
+    );
+    b.screenshot("02-contract-locked").await;
 
-        // The history shows the unlock with the staff member's name, and never a code.
-        b.open_contract(&s.base, "0012345").await;
-        let history = b.text("#history").await;
-        assert!(
-            history.contains("Unlock") && history.contains(STAFF),
-            "{history}"
-        );
-        assert_eq!(b.text("#state").await, "Active");
-        b.screenshot("04-contract-after-unlock").await;
-        let source = b.c().source().await.expect("source");
-        assert!(
-            !source.contains(&token.code_at(s.now())),
-            "no code on the page"
-        );
-    })
-    .await;
+    assert_eq!(b.act("unlock", Some("03-unlock")).await, "Accepted");
+    let done = b.body().await;
+    assert!(
+        done.contains("0012345"),
+        "the confirmation names the contract"
+    );
+    assert!(
+        done.contains("can log in again"),
+        "and says what the customer does next"
+    );
+
+    s.next_step();
+    assert_eq!(
+        s.login("0012345", &token.code_at(s.now())).await,
+        "accepted"
+    );
+    assert_eq!(s.status("0012345").await["state"], "active");
+    assert_eq!(
+        staff_of_last(&s, "0012345", "unlock").await.as_deref(),
+        Some(STAFF)
+    );
+
+    // The history shows the unlock with the staff member's name, and never a code.
+    b.open_contract(&s.base, "0012345").await;
+    let history = b.text("#history").await;
+    assert!(
+        history.contains("Unlock") && history.contains(STAFF),
+        "{history}"
+    );
+    assert_eq!(b.text("#state").await, "Active");
+    b.screenshot("04-contract-after-unlock").await;
+    let source = b.c().source().await.expect("source");
+    assert!(
+        !source.contains(&token.code_at(s.now())),
+        "no code on the page"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn b9_suspend_refuses_logins_until_resumed() {
-    with_browser(|s, b| async move {
+    with_browser(Db::Sqlite, |s, b| async move {
         let token = registered(&s, "C-77").await;
         b.sign_in(&s.base, &s.branch, "Tanaka").await;
         b.open_contract(&s.base, "C-77").await;
@@ -377,7 +384,7 @@ async fn b9_suspend_refuses_logins_until_resumed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn b5_b7_reissue_then_the_new_token_registers() {
-    with_browser(|s, b| async move {
+    with_browser(Db::Sqlite, |s, b| async move {
         let old = registered(&s, "9000001").await;
         // A new phone: the app gets a new token; the old one is lost.
         let new = s.issue().await;
@@ -410,7 +417,7 @@ async fn b5_b7_reissue_then_the_new_token_registers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_form_without_its_csrf_token_is_refused() {
-    with_browser(|s, b| async move {
+    with_browser(Db::Sqlite, |s, b| async move {
         let token = registered(&s, "c1").await;
         b.sign_in(&s.base, &s.branch, "Suzuki").await;
         b.goto(&format!("{}/console/action?c=c1&a=suspend&lang=en", s.base)).await;
@@ -466,7 +473,7 @@ async fn a_form_without_its_csrf_token_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_keys_are_refused_then_rate_limited_and_the_bank_key_does_not_sign_in() {
-    with_browser(|s, b| async move {
+    with_browser(Db::Sqlite, |s, b| async move {
         b.goto(&format!("{}/console/signin?lang=en", s.base)).await;
         b.sign_in(&s.base, &s.bank, "Ito").await;
         assert!(b.body().await.contains("the bank key does not sign in"));
@@ -511,7 +518,7 @@ async fn wrong_keys_are_refused_then_rate_limited_and_the_bank_key_does_not_sign
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_banks_contract_is_not_visible() {
-    with_browser(|s, b| async move {
+    with_browser(Db::Sqlite, |s, b| async move {
         let token = s.issue().await;
         assert_eq!(
             s.register_with(&s.other_bank.clone(), "B-1", &token).await,
@@ -567,7 +574,7 @@ async fn another_banks_contract_is_not_visible() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_are_in_japanese_or_english_with_strict_headers_and_cookies() {
-    with_browser(|s, b| async move {
+    with_browser(Db::Sqlite, |s, b| async move {
         // The browser asks for English; the switch link turns the pages Japanese and it sticks.
         b.goto(&format!("{}/console/signin", s.base)).await;
         assert_eq!(b.text("h1").await, "Sign in");
