@@ -467,7 +467,7 @@ async fn signin(State(state): State<Console>, ctx: Ctx, body: Bytes) -> Response
     let form: SignInForm = parse_form(&body);
     let staff = form.staff.trim();
     if let Some(wait) = state.limiter.blocked(ctx.addr, Instant::now()) {
-        let message = format!("{} {wait} {}", t.too_many, t.seconds);
+        let message = format!("{} {wait} {}", t.too_many, t.too_many_after);
         let mut r = signin_page(
             &state,
             &ctx,

@@ -89,10 +89,10 @@ pub struct Text {
     pub signin_refused: &'static str,
     /// A staff name missing or malformed.
     pub staff_invalid: &'static str,
-    /// Too many failed sign-ins (followed by seconds).
+    /// Too many failed sign-ins: before the seconds to wait.
     pub too_many: &'static str,
-    /// Seconds unit after a number.
-    pub seconds: &'static str,
+    /// Too many failed sign-ins: after the seconds to wait.
+    pub too_many_after: &'static str,
     /// "Signed in as".
     pub signed_in_as: &'static str,
     /// Sign-out button.
@@ -256,7 +256,7 @@ pub static EN: Text = Text {
     signin_refused: "This key does not sign in to the console. Use your bank's branch key (the bank key does not sign in).",
     staff_invalid: "Enter your name (1 to 100 printable characters).",
     too_many: "Too many failed sign-ins from this address. Try again in",
-    seconds: "s",
+    too_many_after: "s.",
     signed_in_as: "Signed in as",
     signout_button: "Sign out",
     find_heading: "Find a contract",
@@ -358,8 +358,8 @@ pub static JA: Text = Text {
     signin_button: "サインイン",
     signin_refused: "このキーではサインインできません。銀行の店舗用キーを使ってください（銀行システム用キーではサインインできません）。",
     staff_invalid: "担当者名を入力してください（1〜100文字）。",
-    too_many: "このアドレスからのサインイン失敗が多すぎます。次に試せるまで",
-    seconds: "秒",
+    too_many: "このアドレスからのサインイン失敗が多すぎます。",
+    too_many_after: "秒後にもう一度お試しください。",
     signed_in_as: "担当者",
     signout_button: "サインアウト",
     find_heading: "契約の検索",
