@@ -14,6 +14,7 @@ mod common;
 use common::{outcome, Db, Server, Token};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
+use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -65,7 +66,11 @@ impl Browser {
             if std::env::var_os("CI").is_some() {
                 panic!("{message}");
             }
-            eprintln!("\n!!!!! SKIPPED the console browser tests: {message} !!!!!\n");
+            // Straight to stderr: the test harness hides eprintln! of a passing test.
+            let _ = writeln!(
+                std::io::stderr(),
+                "\n!!!!! SKIPPED the console browser tests: {message} !!!!!\n"
+            );
             return None;
         };
         let port = std::net::TcpListener::bind("127.0.0.1:0")
