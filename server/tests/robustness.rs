@@ -284,3 +284,59 @@ async fn the_lockout_threshold_is_configurable() {
     }
     assert_eq!(s.login("c", &wrong).await, "locked");
 }
+
+/// The database refuses connections for a while: 503 with a message and
+/// `retry_after`, nothing half-written, and the service recovers by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_that_goes_away_is_a_503_and_the_service_recovers() {
+    use sqlx::Connection;
+    let Some(s) = common::start(common::Db::Postgres).await else {
+        return;
+    };
+    let name = s.pg_name.clone().unwrap();
+    let token = s.issue().await;
+    s.register("c", &token).await;
+    s.next_step();
+    let mut admin = sqlx::PgConnection::connect(&common::postgres_url())
+        .await
+        .unwrap();
+    sqlx::query(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+        .bind(&name)
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let code = token.code_at(s.now());
+    for _ in 0..3 {
+        let (status, body) = s
+            .post(
+                "/v1/contracts/c/login",
+                Some(&s.bank),
+                json!({"code": code}),
+            )
+            .await;
+        assert_eq!(status, 503, "{body}");
+        assert!(
+            body["error"].as_str().unwrap().contains("database"),
+            "{body}"
+        );
+        assert!(body["retry_after"].as_u64().is_some(), "{body}");
+    }
+    let (status, _) = s.get("/healthz", None).await;
+    assert_eq!(status, 503);
+    sqlx::query(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let (status, _) = s.get("/healthz", None).await;
+    assert_eq!(status, 200, "recovered by itself");
+    assert_eq!(
+        s.login("c", &code).await,
+        "accepted",
+        "nothing was half-written"
+    );
+    assert_eq!(s.login("c", &code).await, "replayed");
+}

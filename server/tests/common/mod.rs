@@ -95,6 +95,8 @@ pub struct Server {
     pub other_branch: String,
     /// The store, for looking at the database directly.
     pub store: Arc<Store>,
+    /// The test's PostgreSQL database, on PostgreSQL.
+    pub pg_name: Option<String>,
     server: tokio::task::JoinHandle<()>,
     _pg: Option<PgDatabase>,
     _dir: tempfile::TempDir,
@@ -209,6 +211,7 @@ pub async fn start_with(db: Db, options: Options) -> Option<Server> {
         other_branch: other_branch.to_string(),
         store,
         server,
+        pg_name: pg.as_ref().map(|p| p.name.clone()),
         _pg: pg,
         _dir: dir,
     })
