@@ -24,6 +24,9 @@ use std::time::{Duration, Instant};
 use thiserror::Error;
 use zeroize::Zeroizing;
 
+#[path = "console/seal.rs"]
+mod console_seal;
+
 /// Why the store could not answer.
 #[derive(Debug, Error)]
 pub enum StoreError {

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod console;
 pub mod crypto;
 pub mod db;
 pub mod limit;
@@ -47,5 +48,7 @@ pub fn app(
         limiter: Arc::new(limit::RateLimiter::new(issue.per_minute, issue.burst)),
         behind_proxy,
     };
-    router(state, limits).into_make_service_with_connect_info::<SocketAddr>()
+    console::router(state.clone())
+        .fallback_service(router(state, limits))
+        .into_make_service_with_connect_info::<SocketAddr>()
 }
