@@ -3,8 +3,8 @@
 
 use softtoken_core::directory::DirectoryError;
 use softtoken_core::{
-    ClockError, IssueError, OtpError, RecordError, SecretError, SerialError, UriError, VaultError,
-    VerifyError,
+    ClockError, IssueError, OtpError, ProvisionError, RecordError, SecretError, SerialError,
+    UriError, VaultError, VerifyError,
 };
 
 /// Every failure of the API. Its message is the core's, written for a person; the variant is for a program to branch on.
@@ -44,6 +44,18 @@ pub enum SoftTokenError {
     /// The random source failed.
     #[error("{0}")]
     Random(String),
+    /// The token service could not be reached (no connection); nothing was stored.
+    #[error("{0}")]
+    Offline(String),
+    /// The token service asks to wait; the message says how many seconds.
+    #[error("{0}")]
+    RateLimited(String),
+    /// The answer was not a softtoken service's (wrong URL, captive portal, damaged reply); nothing was stored.
+    #[error("{0}")]
+    BadResponse(String),
+    /// The token service refused the request with a message of its own.
+    #[error("{0}")]
+    ServiceRefused(String),
 }
 
 /// What the app's [`crate::SecureStore`] or [`crate::Clock`] throws; any other exception arrives as this too.
@@ -131,6 +143,21 @@ impl From<VaultError> for SoftTokenError {
             VaultError::Otp(_) => SoftTokenError::InvalidParameter(message),
             VaultError::Uri(inner) => inner.into(),
             VaultError::Issue(inner) => inner.into(),
+            VaultError::Provision(inner) => inner.into(),
+        }
+    }
+}
+
+impl From<ProvisionError> for SoftTokenError {
+    fn from(e: ProvisionError) -> Self {
+        let message = e.to_string();
+        match e {
+            ProvisionError::InvalidUrl(_) => SoftTokenError::InvalidParameter(message),
+            ProvisionError::Offline { .. } => SoftTokenError::Offline(message),
+            ProvisionError::RateLimited { .. } => SoftTokenError::RateLimited(message),
+            ProvisionError::BadResponse { .. } => SoftTokenError::BadResponse(message),
+            ProvisionError::Refused { .. } => SoftTokenError::ServiceRefused(message),
+            ProvisionError::AlreadyHeld { .. } => SoftTokenError::AlreadyPresent(message),
         }
     }
 }

@@ -4,6 +4,7 @@
 mod errors;
 mod host;
 mod stateless;
+mod transport;
 mod vault;
 mod verifier;
 
@@ -12,6 +13,7 @@ pub use host::{Clock, SecureStore};
 pub use stateless::{
     format_serial, generate_hotp, generate_totp, parse_key_uri, parse_serial, KeyUriInfo,
 };
+pub use transport::{HttpResponse, HttpTransport};
 pub use vault::{Algorithm, Code, TokenInfo, TokenKind, TokenVault};
 pub use verifier::{BindingState, BindingStatus, IssuedToken, Outcome, Verifier};
 

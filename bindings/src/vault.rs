@@ -2,6 +2,7 @@
 
 use crate::errors::SoftTokenError;
 use crate::host::{ClockAdapter, SecureStore, StoreAdapter};
+use crate::transport::{HttpTransport, TransportAdapter};
 use crate::Clock;
 use softtoken_core::otp::{self, Mode};
 use softtoken_core::{Issuer, Origin, Prefix, Vault};
@@ -66,7 +67,7 @@ pub struct TokenInfo {
     pub period: Option<u64>,
     /// TOTP or HOTP.
     pub kind: TokenKind,
-    /// True for the token issued on this device (the bank token); false for imported accounts.
+    /// True for the bank token (issued on this device or by the token service); false for imported accounts.
     pub issued_here: bool,
 }
 
@@ -85,7 +86,7 @@ impl From<softtoken_core::TokenInfo> for TokenInfo {
             digits: t.params.digits.get(),
             period,
             kind,
-            issued_here: t.origin == Origin::Issued,
+            issued_here: t.origin != Origin::Imported,
         }
     }
 }
@@ -217,5 +218,27 @@ impl TokenVault {
     /// The seconds added to the device clock.
     pub fn clock_offset(&self) -> i64 {
         self.vault().clock_offset()
+    }
+
+    /// Gets a token from the token service at `service_url` through the app's HTTP client, stores it
+    /// and sets the clock offset from the service's time. Nothing is stored when it fails. It waits
+    /// for the network and other calls on this vault wait for it: call it off the main thread.
+    pub fn provision(
+        &self,
+        service_url: String,
+        transport: Arc<dyn HttpTransport>,
+    ) -> Result<TokenInfo, SoftTokenError> {
+        let transport = TransportAdapter(transport);
+        Ok(self.vault().provision(&service_url, &transport)?.into())
+    }
+
+    /// Sets the clock offset from the token service's time and returns it (seconds).
+    pub fn sync_time(
+        &self,
+        service_url: String,
+        transport: Arc<dyn HttpTransport>,
+    ) -> Result<i64, SoftTokenError> {
+        let transport = TransportAdapter(transport);
+        Ok(self.vault().sync_time(&service_url, &transport)?)
     }
 }

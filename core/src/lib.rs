@@ -3,7 +3,7 @@
 //! Codes ([`otp`]), key material ([`secret`]), serial numbers ([`serial`]),
 //! issuance ([`issuer`]), key URIs ([`uri`]), the host storage hook and record
 //! format ([`store`], written in [`json`]), time ([`clock`]), the device-side [`vault`] and the
-//! bank-side [`verifier`].
+//! bank-side [`verifier`], and [`provision`]ing from the token service through the host's transport.
 #![forbid(unsafe_code)]
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
@@ -16,6 +16,7 @@ pub mod json;
 pub mod ledger;
 pub mod migration;
 pub mod otp;
+pub mod provision;
 pub mod random;
 pub mod secret;
 pub mod serial;
@@ -30,6 +31,7 @@ pub use directory::{Directory, DirectoryError, MemoryDirectory};
 pub use issuer::{Credential, IssueError, Issuer};
 pub use ledger::{Binding, BindingState, Ledger, LedgerError, LedgerState, MemoryLedger};
 pub use otp::{Algorithm, Code, Digits, Mode, OtpError, OtpParams, OtpValue, Totp, TypedCode};
+pub use provision::{HttpReply, ProvisionError, Transport, TransportError};
 pub use random::{Entropy, EntropyError, OsEntropy};
 pub use secret::{Secret, SecretError};
 pub use serial::{Prefix, Serial, SerialError, SerialKind};

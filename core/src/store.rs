@@ -258,6 +258,7 @@ fn token_to_json(token: &Token) -> Value {
     let origin = match token.origin {
         Origin::Issued => "issued",
         Origin::Imported => "imported",
+        Origin::Service => "service",
     };
     fields.push(("origin", Value::string(origin)));
     fields.push(("created", Value::Number(token.created.into())));
@@ -284,7 +285,8 @@ fn token_from_json(value: Value) -> Result<Token, String> {
     let origin = match text(fields.required("origin")?, "origin")?.as_str() {
         "issued" => Origin::Issued,
         "imported" => Origin::Imported,
-        _ => return Err("origin is neither issued nor imported".into()),
+        "service" => Origin::Service,
+        _ => return Err("origin is not issued, imported or service".into()),
     };
     let created = unsigned(fields.required("created")?, "created")?;
     fields.finish("a token")?;

@@ -12,6 +12,8 @@ pub enum Origin {
     Issued,
     /// Imported from a key URI or secret: another service's account.
     Imported,
+    /// Issued by the token service at first start online (the seed's token, T2).
+    Service,
 }
 
 /// A stored token with its secret.

@@ -4,6 +4,7 @@
 use crate::clock::{self, Clock, ClockError};
 use crate::issuer::{IssueError, Issuer};
 use crate::otp::{self, Code, Mode, OtpError, OtpParams};
+use crate::provision::{self, ProvisionError, TokenRequest, Transport};
 use crate::secret::Secret;
 use crate::serial::{Serial, SerialError, SerialKind};
 use crate::store::{Record, RecordError, SecureStore, StoreError};
@@ -50,6 +51,9 @@ pub enum VaultError {
     /// Issuance failed.
     #[error(transparent)]
     Issue(#[from] IssueError),
+    /// Getting a token or the time from the token service failed.
+    #[error(transparent)]
+    Provision(#[from] ProvisionError),
 }
 
 /// What a screen may know about a token: everything but its secret.
@@ -127,13 +131,13 @@ impl<S: SecureStore, C: Clock> Vault<S, C> {
         )?)
     }
 
-    /// All tokens: issued ones (the seed's token first) then imported ones, each in the order added.
+    /// All tokens: issued ones (the seed's token first, from here or the service) then imported ones, each in the order added.
     pub fn tokens(&self) -> Vec<TokenInfo> {
         let issued = self
             .record
             .tokens
             .iter()
-            .filter(|t| t.origin == Origin::Issued);
+            .filter(|t| t.origin != Origin::Imported);
         let imported = self
             .record
             .tokens
@@ -359,6 +363,98 @@ impl<S: SecureStore, C: Clock> Vault<S, C> {
     /// The seconds added to the device clock.
     pub fn clock_offset(&self) -> i64 {
         self.record.settings.clock_offset
+    }
+}
+
+/// The token service: first start online (T2) and the clock offset from the service's time.
+impl<S: SecureStore, C: Clock> Vault<S, C> {
+    /// Asks the service at `service_url` for a token (`POST /v1/tokens`), checks the answer, stores the
+    /// token (origin [`Origin::Service`]) and sets the clock offset from the service's time, half the
+    /// round trip taken off. After any failure the vault is as it was.
+    pub fn provision(
+        &mut self,
+        service_url: &str,
+        transport: &dyn Transport,
+    ) -> Result<TokenInfo, VaultError> {
+        let base = provision::service_base(service_url)?;
+        let url = format!("{base}{}", provision::TOKENS_PATH);
+        let request = TokenRequest {
+            platform: provision::Platform::of(self.issuer.prefix()),
+        };
+        let sent = self.clock.now()?;
+        let reply =
+            transport
+                .post_json(&url, &request.to_json())
+                .map_err(|e| ProvisionError::Offline {
+                    url: base.clone(),
+                    reason: e.0,
+                })?;
+        let received = self.clock.now()?;
+        let issued = provision::read_token_reply(&base, &reply)?;
+        if self.record.tokens.iter().any(|t| t.serial == issued.serial) {
+            return Err(ProvisionError::AlreadyHeld {
+                serial: issued.serial.grouped(),
+            }
+            .into());
+        }
+        let offset = Self::offset_from(&base, sent, received, issued.server_time)?;
+        let token = Token {
+            label: issued.serial.as_str().to_string(),
+            serial: issued.serial,
+            secret: issued.secret,
+            params: issued.params,
+            issuer: issued.issuer.or_else(|| Some(ISSUER_NAME.to_string())),
+            origin: Origin::Service,
+            created: clock::corrected(received, offset)?,
+        };
+        let info = TokenInfo::from(&token);
+        let mut record = self.record.clone();
+        if !record.issued.iter().any(|s| s == token.serial.as_str()) {
+            record.issued.push(token.serial.as_str().to_string());
+        }
+        record.tokens.push(token);
+        record.settings.clock_offset = offset;
+        self.commit(record)?;
+        Ok(info)
+    }
+
+    /// Sets the clock offset from the service's time (`GET /v1/time`), half the round trip taken
+    /// off, and returns it. After any failure the offset is as it was.
+    pub fn sync_time(
+        &mut self,
+        service_url: &str,
+        transport: &dyn Transport,
+    ) -> Result<i64, VaultError> {
+        let base = provision::service_base(service_url)?;
+        let url = format!("{base}{}", provision::TIME_PATH);
+        let sent = self.clock.now()?;
+        let reply = transport.get(&url).map_err(|e| ProvisionError::Offline {
+            url: base.clone(),
+            reason: e.0,
+        })?;
+        let received = self.clock.now()?;
+        let server_time = provision::read_time_reply(&base, &reply)?;
+        let offset = Self::offset_from(&base, sent, received, server_time)?;
+        if offset != self.record.settings.clock_offset {
+            let mut record = self.record.clone();
+            record.settings.clock_offset = offset;
+            self.commit(record)?;
+        }
+        Ok(offset)
+    }
+
+    fn offset_from(
+        base: &str,
+        sent: u64,
+        received: u64,
+        server_time: u64,
+    ) -> Result<i64, ProvisionError> {
+        provision::clock_offset(sent, received, server_time).map_err(|e| {
+            ProvisionError::BadResponse {
+                url: base.to_string(),
+                reason: format!("server_time {server_time} is unusable: {e}"),
+            }
+        })
     }
 }
 

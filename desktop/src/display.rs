@@ -43,7 +43,7 @@ fn fit(line: String, width: usize) -> String {
 
 fn title(info: &TokenInfo) -> String {
     match (&info.issuer, info.origin) {
-        (_, Origin::Issued) => "softtoken".to_string(),
+        (_, Origin::Issued | Origin::Service) => "softtoken".to_string(),
         (Some(issuer), _) if *issuer != info.label => format!("{issuer} · {}", info.label),
         _ => info.label.clone(),
     }
@@ -98,7 +98,7 @@ pub fn plain(entries: &[Entry]) -> Vec<String> {
         .iter()
         .map(|e| {
             let name = match e.info.origin {
-                Origin::Issued => String::new(),
+                Origin::Issued | Origin::Service => String::new(),
                 Origin::Imported => format!("  {}", title(&e.info)),
             };
             match &e.code {

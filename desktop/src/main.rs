@@ -131,7 +131,7 @@ fn json_entry(entry: &Entry) -> serde_json::Value {
         "digits": info.params.digits.get(),
         "period": period,
         "counter": counter,
-        "origin": match info.origin { Origin::Issued => "issued", Origin::Imported => "imported" },
+        "origin": origin_name(info.origin),
     })
 }
 
@@ -296,10 +296,7 @@ fn list(cli: &Cli, json: bool) -> Result<(), Failure> {
             Mode::Totp { period } => format!("totp {period}s"),
             Mode::Hotp { counter } => format!("hotp #{counter}"),
         };
-        let origin = match t.origin {
-            Origin::Issued => "issued",
-            Origin::Imported => "imported",
-        };
+        let origin = origin_name(t.origin);
         println!(
             "{:<16} {:<8} {} {} {:<11} {}",
             t.serial.grouped(),
@@ -311,6 +308,15 @@ fn list(cli: &Cli, json: bool) -> Result<(), Failure> {
         );
     }
     Ok(())
+}
+
+/// How a token came, as `list` and `show --json` say it.
+fn origin_name(origin: Origin) -> &'static str {
+    match origin {
+        Origin::Issued => "issued",
+        Origin::Imported => "imported",
+        Origin::Service => "service",
+    }
 }
 
 /// "Issuer: account", or the account alone.
