@@ -1,6 +1,7 @@
 package dev.softtoken.tests.app
 
 import com.sun.net.httpserver.HttpServer
+import dev.softtoken.Clock
 import dev.softtoken.IssuedToken
 import dev.softtoken.Verifier
 import java.net.InetAddress
@@ -14,11 +15,18 @@ import java.util.concurrent.CopyOnWriteArrayList
  * how POST /v1/tokens answers; the real server's end-to-end test is the provisioning
  * engineer's (tests/kotlin).
  */
-class FakeService(val bank: Verifier = Verifier(null)) : AutoCloseable {
+class FakeService : AutoCloseable {
     enum class Mode { ISSUE, RATE_LIMITED, GARBLED, REFUSED }
 
     @Volatile var mode = Mode.ISSUE
+
+    /** How far the service's clock (and its bank's) is ahead of this machine's. */
     @Volatile var skewSeconds = 0L
+
+    /** The bank behind the service, on the service's clock. */
+    val bank = Verifier(object : Clock {
+        override fun nowUnixSeconds(): ULong = (System.currentTimeMillis() / 1000 + skewSeconds).toULong()
+    })
     @Volatile var timeStatus = 200
     val requests = CopyOnWriteArrayList<String>()
     val issued = CopyOnWriteArrayList<IssuedToken>()
