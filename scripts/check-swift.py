@@ -43,7 +43,9 @@ api = ["TokenVault", "Verifier", "SecureStore", "Clock", "HostError", "SoftToken
        "parseKeyUri", "withPrefix", "withPolicy", "issue", "importUri", "tokens", "code", "delete", "reissue",
        "exportUri", "setClockOffset", "clockOffset", "nowUnixSeconds", "read", "write", "register", "login",
        "unlock", "addKeyUri", "issueToken", "displaySerial", "nextValue", "secondsLeft", "progress", "issuedHere",
-       "Failed", "InvalidSecret", "InvalidSerial", "Store", "CorruptStore", "accepted", "replayed", "wrongCode", "locked"]
+       "Failed", "InvalidSecret", "InvalidSerial", "Store", "CorruptStore", "accepted", "replayed", "wrongCode", "locked",
+       "HttpTransport", "HttpResponse", "provision", "syncTime", "iosPrefix", "withPrefix", "issueToken", "Offline", "RateLimited",
+       "retryAfterSeconds"]
 used = set()
 for path in sources:
     text = path.read_text()

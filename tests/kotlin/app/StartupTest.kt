@@ -5,6 +5,7 @@ import dev.softtoken.HttpResponse
 import dev.softtoken.HttpTransport
 import dev.softtoken.Outcome
 import dev.softtoken.TokenVault
+import dev.softtoken.iosPrefix
 import dev.softtoken.app.core.ClockStatus
 import dev.softtoken.app.core.FirstRun
 import dev.softtoken.app.core.StartState
@@ -150,5 +151,13 @@ class StartupTest {
         val state = start.run()
         assertTrue("$state", state is StartState.Unreadable)
         assertEquals(0, transport.calls)
+    }
+
+    @Test fun theIosPrefixComesFromTheCoreAndAsksForAnIosToken() = FakeService().use { service ->
+        assertEquals("SSTI", iosPrefix())
+        val store = MapStore()
+        val start = Startup(FirstRun(MemoryMarker()) { store.map.clear() }, { TokenVault.withPrefix(store, null, iosPrefix()) }, service.url, UrlConnectionTransport(), true)
+        assertTrue(start.run() is StartState.Ready)
+        assertTrue(service.requests.first(), service.requests.first().endsWith("""{"platform":"ios"}"""))
     }
 }
