@@ -100,6 +100,8 @@ enum ServiceURL {
 
 enum StartupError: Error {
     case badServiceURL(String)
+    case notStarted
+    case notThisInstallationsToken(String)
 }
 
 /// The app's start, free of UIKit: first start of an installation clears leftovers (T5),
@@ -163,6 +165,19 @@ final class Startup: @unchecked Sendable {
         } catch {
             return .serviceFailed(error.localizedDescription)
         }
+    }
+
+    /// Replaces this installation's token with a new one from the service (a new serial, T5):
+    /// the new token is stored before the old one is deleted, so a failure leaves the old one.
+    func reissue(serial: String) throws -> TokenInfo {
+        guard let v = vault else { throw StartupError.notStarted }
+        let url = try ServiceURL.check(serviceURL, allowLoopbackCleartext: allowLoopbackCleartext)
+        guard let old = v.tokens().first(where: { $0.serial == serial && Self.isServiceToken($0) }) else {
+            throw StartupError.notThisInstallationsToken(serial)
+        }
+        let fresh = try v.provision(serviceUrl: url, transport: transport)
+        _ = try v.delete(serial: old.serial)
+        return fresh
     }
 
     /// Re-reads the service's time (the settings screen's button); nil before the vault is open.

@@ -113,6 +113,21 @@ final class StartupTests: XCTestCase {
         XCTAssertLessThanOrEqual(abs(offset + 300), 2)
     }
 
+    func testReissueGetsANewTokenFromTheServiceAndKeepsTheOldWhenOffline() throws {
+        let service = FakeService()
+        let keychain = MemoryKeychain()
+        let start = startup(keychain, service)
+        guard case let .ready(vault, first?, _) = start.run() else { return XCTFail("no first token") }
+        service.mode = .offline
+        XCTAssertThrowsError(try start.reissue(serial: first.serial))
+        XCTAssertEqual(vault.tokens().map(\.serial), [first.serial])
+        service.mode = .issue
+        let fresh = try start.reissue(serial: first.serial)
+        XCTAssertNotEqual(fresh.serial, first.serial)
+        XCTAssertEqual(vault.tokens().map(\.serial), [fresh.serial])
+        XCTAssertEqual(try service.bank.register(contract: "c2", serial: fresh.serial, code: try vault.code(serial: fresh.serial).value), .accepted)
+    }
+
     func testServiceURLs() throws {
         XCTAssertEqual(try ServiceURL.check("https://token.example.jp/", allowLoopbackCleartext: false), "https://token.example.jp")
         XCTAssertEqual(try ServiceURL.check("http://localhost:8080", allowLoopbackCleartext: true), "http://localhost:8080")

@@ -160,4 +160,22 @@ class StartupTest {
         assertTrue(start.run() is StartState.Ready)
         assertTrue(service.requests.first(), service.requests.first().endsWith("""{"platform":"ios"}"""))
     }
+
+    @Test fun reissueGetsANewTokenFromTheServiceAndKeepsTheOldWhenOffline() = FakeService().use { service ->
+        val store = MapStore()
+        val transport = CountingTransport(UrlConnectionTransport())
+        val start = startup(store, service.url, transport)
+        val first = (start.run() as StartState.Ready).provisioned!!
+        transport.offline = true
+        assertTrue(runCatching { start.reissue(first.serial) }.exceptionOrNull() is dev.softtoken.SoftTokenException.Offline)
+        assertEquals(listOf(first.serial), TokenVault(store, null).tokens().map { it.serial })
+        transport.offline = false
+        val fresh = start.reissue(first.serial)
+        assertNotEquals(first.serial, fresh.serial)
+        assertEquals(service.issued.last().serial, fresh.serial)
+        assertEquals(listOf(fresh.serial), TokenVault(store, null).tokens().map { it.serial })
+        // The bank knows the new token: the service minted it.
+        val vault = TokenVault(store, null)
+        assertEquals(Outcome.Accepted, service.bank.register("contract-2", fresh.serial, vault.code(fresh.serial).value))
+    }
 }

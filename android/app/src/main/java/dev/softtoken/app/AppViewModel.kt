@@ -3,6 +3,7 @@ package dev.softtoken.app
 import android.app.Application
 import androidx.lifecycle.AndroidViewModel
 import androidx.lifecycle.viewModelScope
+import dev.softtoken.SoftTokenException
 import dev.softtoken.TokenVault
 import dev.softtoken.app.core.ClockStatus
 import dev.softtoken.app.core.EncryptedStore
@@ -148,8 +149,23 @@ class AppViewModel(app: Application) : AndroidViewModel(app) {
     /** Deletes a token (after the confirmation). */
     fun delete(serial: String) = act { it.delete(serial) }
 
-    /** Replaces the token with a new serial (after the confirmation). */
-    fun reissue(serial: String) = act { it.reissue(serial) }
+    /** Replaces the token with a new one from the service (after the confirmation); the old one stays if that fails. */
+    fun reissue(serial: String) {
+        val m = model ?: return
+        viewModelScope.launch {
+            val message = serial {
+                try {
+                    Message(Message.Kind.REISSUED, startup.reissue(serial).displaySerial)
+                } catch (e: SoftTokenException) {
+                    Message(Message.Kind.FAILED, e.message ?: "")
+                } catch (e: IllegalArgumentException) {
+                    Message(Message.Kind.FAILED, e.message ?: "")
+                }
+            }
+            _notices.send(Notice.Model(message))
+            _screen.value = serial { m.tick() }
+        }
+    }
 
     /** Sets the clock offset by hand. */
     fun setClockOffset(seconds: Long) {

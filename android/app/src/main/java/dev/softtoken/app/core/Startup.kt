@@ -109,6 +109,22 @@ class Startup(
         }
     }
 
+    /**
+     * Replaces this installation's token [serial] with a new one from the service (a
+     * new serial, T5; a token issued on the phone would be unknown to the bank). The
+     * new token is stored before the old one is deleted, so a failure to reach the
+     * service leaves the old one as it was. Throws the core's typed errors.
+     */
+    fun reissue(serial: String): TokenInfo {
+        val v = vault ?: throw IllegalStateException("the app has not started")
+        val url = ServiceUrl.check(serviceUrl, allowLoopbackCleartext)
+        val old = v.tokens().firstOrNull { it.serial == serial && isServiceToken(it) }
+            ?: throw IllegalArgumentException("$serial is not this installation's token")
+        val fresh = v.provision(url, transport)
+        v.delete(old.serial)
+        return fresh
+    }
+
     /** Re-reads the service's time (on demand from the settings screen); needs a started vault. */
     fun syncClock(): ClockStatus? {
         val v = vault ?: return null
