@@ -55,7 +55,6 @@ import androidx.compose.ui.semantics.contentDescription
 import androidx.compose.ui.semantics.semantics
 import androidx.compose.ui.text.font.FontFamily
 import androidx.compose.ui.text.font.FontWeight
-import androidx.compose.ui.text.input.KeyboardType
 import androidx.compose.ui.viewinterop.AndroidView
 import androidx.core.widget.doAfterTextChanged
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
@@ -390,7 +389,7 @@ private fun Unreadable(detail: String, names: BankNames) {
 @Composable
 private fun ImportDialog(onImport: (String) -> Unit, onScan: () -> Unit, onDismiss: () -> Unit) {
     var uri by remember { mutableStateOf("") }
-    val hint = stringResource(R.string.import_hint)
+    val hintText = stringResource(R.string.import_hint)
     AlertDialog(
         onDismissRequest = onDismiss,
         title = { Text(stringResource(R.string.import_account)) },
@@ -400,8 +399,8 @@ private fun ImportDialog(onImport: (String) -> Unit, onScan: () -> Unit, onDismi
                     modifier = Modifier.fillMaxWidth(),
                     factory = { context ->
                         EditText(context).apply {
-                            this.hint = hint
-                            isSingleLine = true
+                            hint = hintText
+                            maxLines = 1
                             inputType = InputType.TYPE_CLASS_TEXT or InputType.TYPE_TEXT_VARIATION_URI or InputType.TYPE_TEXT_FLAG_NO_SUGGESTIONS
                             imeOptions = EditorInfo.IME_FLAG_NO_PERSONALIZED_LEARNING or EditorInfo.IME_ACTION_DONE
                             importantForAutofill = View.IMPORTANT_FOR_AUTOFILL_NO
@@ -446,7 +445,8 @@ private fun SettingsDialog(clock: ClockStatus?, onSync: () -> Unit, onSave: (Lon
                     supportingText = { Text(stringResource(R.string.clock_offset_hint)) },
                     isError = seconds == null,
                     singleLine = true,
-                    keyboardOptions = KeyboardOptions(keyboardType = KeyboardType.Number, autoCorrectEnabled = false),
+                    // A signed number: the keyboard with a minus sign, and nothing to autocorrect.
+                    keyboardOptions = KeyboardOptions(autoCorrectEnabled = false),
                 )
             }
         },
