@@ -8,7 +8,8 @@ final class StartModel: ObservableObject {
     @Published private(set) var state: StartState = .opening
     @Published var clock: ClockStatus?
     let config: AppConfig
-    private let startup: Startup
+    /// The start's logic, also used for re-issue (a new token from the service).
+    let startup: Startup
 
     init(config: AppConfig = .fromBundle()) {
         self.config = config
@@ -25,6 +26,12 @@ final class StartModel: ObservableObject {
     /// The vault once the start is ready.
     var vault: TokenVault? {
         if case let .ready(vault, _, _) = state { return vault }
+        return nil
+    }
+
+    /// The token the service issued on this start, if it did.
+    var provisioned: TokenInfo? {
+        if case let .ready(_, provisioned, _) = state { return provisioned }
         return nil
     }
 
