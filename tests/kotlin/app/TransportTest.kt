@@ -88,4 +88,32 @@ class TransportTest {
         assertEquals(null, UrlConnectionTransport.retryAfterSeconds("Wed, 21 Oct 2015 07:28:00 GMT"))
         assertEquals(3uL, UrlConnectionTransport.retryAfterSeconds(" 3 "))
     }
+
+    @Test fun cleartextReachesTheLoopbackInDevelopmentBuildsOnly() {
+        val cleartextDomains = Regex("<domain-config cleartextTrafficPermitted=\"true\">(.*?)</domain-config>", RegexOption.DOT_MATCHES_ALL)
+        val domain = Regex("<domain[^>]*>([^<]+)</domain>")
+        // Android release (main): no cleartext anywhere; debug: only to the loopback.
+        val main = java.io.File("android/app/src/main/res/xml/network_security_config.xml").readText()
+        assertTrue(main.contains("<base-config cleartextTrafficPermitted=\"false\">"))
+        assertFalse(main.contains("cleartextTrafficPermitted=\"true\""))
+        val debug = java.io.File("android/app/src/debug/res/xml/network_security_config.xml").readText()
+        assertTrue(debug.contains("<base-config cleartextTrafficPermitted=\"false\">"))
+        val allowed = cleartextDomains.findAll(debug).flatMap { block -> domain.findAll(block.groupValues[1]).map { it.groupValues[1].trim() } }.toList()
+        assertEquals(listOf("localhost", "127.0.0.1"), allowed)
+        assertTrue(allowed.all(ServiceUrl::isLoopback))
+        val manifest = java.io.File("android/app/src/main/AndroidManifest.xml").readText()
+        assertTrue(manifest.contains("android:networkSecurityConfig=\"@xml/network_security_config\""))
+        // iOS: the ATS exception (localhost only) sits inside the Debug-only preprocessor block.
+        val plist = java.io.File("ios/App/SoftTokenApp/Info.plist").readText()
+        val block = plist.substringAfter("#if SOFTTOKEN_DEV_LOOPBACK").substringBefore("#endif")
+        assertTrue(block.contains("<key>localhost</key>") && block.contains("NSExceptionAllowsInsecureHTTPLoads"))
+        assertFalse(plist.replace(block, "").contains("NSAppTransportSecurity"))
+        assertFalse(plist.contains("NSAllowsArbitraryLoads") || plist.contains("NSAllowsLocalNetworking"))
+        val project = java.io.File("ios/App/project.yml").readText()
+        assertEquals(1, Regex("SOFTTOKEN_DEV_LOOPBACK=1").findAll(project).count())
+        val debugStart = project.indexOf("      configs:\n        Debug:\n")
+        val releaseStart = project.indexOf("        Release:\n", debugStart)
+        assertTrue(debugStart in 0 until releaseStart)
+        assertTrue(project.substring(debugStart, releaseStart).contains("SOFTTOKEN_DEV_LOOPBACK=1"))
+    }
 }
