@@ -44,8 +44,8 @@ api = ["TokenVault", "Verifier", "SecureStore", "Clock", "HostError", "SoftToken
        "exportUri", "setClockOffset", "clockOffset", "nowUnixSeconds", "read", "write", "register", "login",
        "unlock", "addKeyUri", "issueToken", "displaySerial", "nextValue", "secondsLeft", "progress", "issuedHere",
        "Failed", "InvalidSecret", "InvalidSerial", "Store", "CorruptStore", "accepted", "replayed", "wrongCode", "locked",
-       "HttpTransport", "HttpResponse", "provision", "syncTime", "iosPrefix", "withPrefix", "issueToken", "Offline", "RateLimited",
-       "retryAfterSeconds"]
+       "HttpTransport", "HttpResponse", "provision", "syncTime", "retryAfterSeconds", "Offline", "RateLimited",
+       "BadResponse", "ServiceRefused", "iosPrefix", "withPrefix", "issueToken"]
 used = set()
 for path in sources:
     text = path.read_text()

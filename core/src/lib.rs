@@ -18,6 +18,7 @@ pub mod migration;
 pub mod otp;
 pub mod provision;
 pub mod random;
+pub mod rules;
 pub mod secret;
 pub mod serial;
 pub mod store;
@@ -29,7 +30,9 @@ pub mod verifier;
 pub use clock::{Clock, ClockError, ManualClock, SystemClock};
 pub use directory::{Directory, DirectoryError, MemoryDirectory};
 pub use issuer::{Credential, IssueError, Issuer};
-pub use ledger::{Binding, BindingState, Ledger, LedgerError, LedgerState, MemoryLedger};
+pub use ledger::{
+    Binding, BindingState, Ledger, LedgerError, LedgerState, MemoryLedger, TokenMemory,
+};
 pub use otp::{Algorithm, Code, Digits, Mode, OtpError, OtpParams, OtpValue, Totp, TypedCode};
 pub use provision::{HttpReply, ProvisionError, Transport, TransportError};
 pub use random::{Entropy, EntropyError, OsEntropy};

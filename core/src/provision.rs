@@ -1045,7 +1045,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(if cfg!(debug_assertions) { 512 } else { 8192 }))]
+        #![proptest_config(ProptestConfig::with_cases(if cfg!(debug_assertions) { 512 } else { 4096 }))]
 
         #[test]
         fn random_bytes_are_refused(status in prop::sample::select(vec![200u16, 201, 400, 429, 500, 503]), body in prop::collection::vec(any::<u8>(), 0..200)) {

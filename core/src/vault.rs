@@ -30,8 +30,8 @@ pub enum VaultError {
     /// The token is already in the vault.
     #[error("token {0} is already in this vault")]
     AlreadyPresent(String),
-    /// Re-issuing a token that another service issued.
-    #[error("token {0} was imported: only its own service can issue a replacement")]
+    /// Re-issuing a token that another service issued (imported, or from the token service).
+    #[error("token {0} was not issued on this device: only the service that issued it can issue a replacement")]
     NotIssuedHere(String),
     /// The host's store failed.
     #[error(transparent)]

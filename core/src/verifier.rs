@@ -1,89 +1,17 @@
 //! The bank side: register a token to a contract, log in, stop, exchange,
 //! lock after wrong codes, and the administrator's unlock, unbind, suspend and
-//! resume (the seed's B1–B9, T6, T7), with RFC 4226 §7 and RFC 6238 §5 rules:
-//! a small window, each time step accepted once, drift remembered, lockout.
+//! resume (the seed's B1–B9, T6, T7), over a [`Directory`] and a [`Ledger`].
+//! The decisions are [`rules`](crate::rules)'; this module finds the
+//! credentials, runs each decision atomically in the ledger, and reports it.
 
 use crate::clock::{Clock, ClockError};
 use crate::directory::{self, Directory, DirectoryError, Entry};
-use crate::input;
-use crate::ledger::{Binding, BindingState, Ledger, LedgerError};
-use crate::otp::TypedCode;
+use crate::ledger::{Binding, BindingState, Ledger, LedgerError, Tokens};
+use crate::rules::{self, Side};
+pub use crate::rules::{Outcome, Policy, PolicyError};
 use std::fmt;
 use std::sync::Arc;
 use thiserror::Error;
-
-/// Why a policy was refused.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum PolicyError {
-    /// A window wider than 10 steps either way.
-    #[error(
-        "a window of {0} steps is too wide: use 0 to {MAX_WINDOW} steps each way (1 is usual)"
-    )]
-    Window(u32),
-    /// A lockout threshold outside 1–100.
-    #[error("a lockout threshold of {0} is not allowed: use 1 to {MAX_THRESHOLD} consecutive failures (10 is usual)")]
-    Threshold(u32),
-    /// A drift limit over 100 steps.
-    #[error("a drift limit of {0} steps is too large: use 0 to {MAX_DRIFT}")]
-    Drift(u32),
-}
-
-const MAX_WINDOW: u32 = 10;
-const MAX_THRESHOLD: u32 = 100;
-const MAX_DRIFT: u32 = 100;
-
-/// The verifier's rules.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Policy {
-    steps_back: u32,
-    steps_forward: u32,
-    lockout_threshold: u32,
-    max_drift: u32,
-}
-
-impl Default for Policy {
-    fn default() -> Self {
-        Self {
-            steps_back: 1,
-            steps_forward: 1,
-            lockout_threshold: 10,
-            max_drift: 5,
-        }
-    }
-}
-
-impl Policy {
-    /// A policy: steps accepted behind and ahead, consecutive failures before lockout, and the largest drift remembered.
-    pub fn new(
-        steps_back: u32,
-        steps_forward: u32,
-        lockout_threshold: u32,
-        max_drift: u32,
-    ) -> Result<Self, PolicyError> {
-        for w in [steps_back, steps_forward] {
-            if w > MAX_WINDOW {
-                return Err(PolicyError::Window(w));
-            }
-        }
-        if !(1..=MAX_THRESHOLD).contains(&lockout_threshold) {
-            return Err(PolicyError::Threshold(lockout_threshold));
-        }
-        if max_drift > MAX_DRIFT {
-            return Err(PolicyError::Drift(max_drift));
-        }
-        Ok(Self {
-            steps_back,
-            steps_forward,
-            lockout_threshold,
-            max_drift,
-        })
-    }
-
-    /// Consecutive failures that lock a contract.
-    pub fn lockout_threshold(&self) -> u32 {
-        self.lockout_threshold
-    }
-}
 
 /// Why an operation could not be carried out (as opposed to a refused code, which is an [`Outcome`]).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -97,59 +25,6 @@ pub enum VerifyError {
     /// The clock failed.
     #[error(transparent)]
     Clock(#[from] ClockError),
-}
-
-/// What the verifier did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Outcome {
-    /// Done: registered, logged in, stopped, exchanged, or the administrator's action applied.
-    Accepted,
-    /// The code was wrong; this many attempts remain before the lock (0: now locked).
-    WrongCode {
-        /// Attempts left before lockout.
-        attempts_left: u32,
-    },
-    /// The code was right but its time step was already used (or is older than the last one used).
-    Replayed,
-    /// Locked after too many wrong codes: an administrator must unlock (B4).
-    Locked,
-    /// The token was stopped (B3): register a new one.
-    Stopped,
-    /// Suspended (B9): an administrator must resume.
-    Suspended,
-    /// No token is registered for this contract.
-    NotRegistered,
-    /// The serial is not in the directory: check what was typed.
-    UnknownSerial,
-    /// The contract already has a token (T7): exchange it (B6) or have it unbound (B5, B7).
-    AlreadyBound,
-    /// The administrator's action does not apply to the contract's state.
-    NotApplicable,
-}
-
-impl fmt::Display for Outcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Outcome::Accepted => f.write_str("accepted"),
-            Outcome::WrongCode { attempts_left } => {
-                write!(f, "wrong code ({attempts_left} attempts left)")
-            }
-            Outcome::Replayed => f.write_str("code already used: wait for the next code"),
-            Outcome::Locked => {
-                f.write_str("locked after too many wrong codes: the branch must unlock it")
-            }
-            Outcome::Stopped => f.write_str("the token was stopped: register a new token"),
-            Outcome::Suspended => f.write_str("suspended: the branch must resume it"),
-            Outcome::NotRegistered => f.write_str("no token is registered for this contract"),
-            Outcome::UnknownSerial => {
-                f.write_str("unknown serial: check the serial number you typed")
-            }
-            Outcome::AlreadyBound => {
-                f.write_str("this contract already has a token: exchange it or ask the branch")
-            }
-            Outcome::NotApplicable => f.write_str("not applicable in the contract's current state"),
-        }
-    }
 }
 
 /// The operations, for the audit log.
@@ -215,115 +90,6 @@ pub struct Status {
     pub drift: i64,
 }
 
-/// A code as typed: ASCII digits after folding full-width forms and dropping spaces and hyphens.
-fn normalize_code(typed: &str) -> Option<([u8; 8], usize)> {
-    let mut out = [0u8; 8];
-    let mut len = 0;
-    for c in typed.chars().map(input::fold_width) {
-        if input::is_separator(c) {
-            continue;
-        }
-        if !c.is_ascii_digit() || len == out.len() {
-            return None;
-        }
-        out[len] = c as u8;
-        len += 1;
-    }
-    Some((out, len))
-}
-
-/// The result of checking a code against a token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Check {
-    Accepted { step: u64, drift: i64 },
-    Replayed,
-    Wrong,
-}
-
-impl Policy {
-    /// Checks `typed` against the window around the remembered drift, then around now.
-    fn check(
-        &self,
-        entry: &Entry,
-        typed: &str,
-        now: u64,
-        last_step: Option<u64>,
-        drift: i64,
-    ) -> Check {
-        let digits = entry.credential.params.digits;
-        let Some((code, len)) = normalize_code(typed) else {
-            return Check::Wrong;
-        };
-        let Some(typed) = TypedCode::new(&code[..len], digits) else {
-            return Check::Wrong;
-        };
-        let current = i128::from(now / entry.period);
-        let centres = [current + i128::from(drift), current];
-        let mut tried = [i128::MIN; 2 * (2 * MAX_WINDOW as usize + 1)];
-        let mut n = 0;
-        let mut replayed = false;
-        for (i, centre) in centres.iter().enumerate() {
-            if i == 1 && drift == 0 {
-                break;
-            }
-            let offsets = (0..=self.steps_back.max(self.steps_forward)).flat_map(|k| {
-                let k = i128::from(k);
-                [
-                    (k <= i128::from(self.steps_back)).then_some(-k),
-                    (k > 0 && k <= i128::from(self.steps_forward)).then_some(k),
-                ]
-            });
-            for offset in offsets.flatten() {
-                let step = centre + offset;
-                if step < 0 || step > i128::from(u64::MAX) || tried[..n].contains(&step) {
-                    continue;
-                }
-                tried[n] = step;
-                n += 1;
-                let step_u = step as u64;
-                if entry.key.is_code(step_u, typed) {
-                    if last_step.is_some_and(|last| step_u <= last) {
-                        replayed = true;
-                        continue;
-                    }
-                    let max = i128::from(self.max_drift);
-                    return Check::Accepted {
-                        step: step_u,
-                        drift: (step - current).clamp(-max, max) as i64,
-                    };
-                }
-            }
-        }
-        if replayed {
-            Check::Replayed
-        } else {
-            Check::Wrong
-        }
-    }
-
-    /// Counts a failure, locking at the threshold.
-    fn fail(&self, binding: &mut Binding) -> Outcome {
-        binding.failures = binding.failures.saturating_add(1);
-        if binding.failures >= self.lockout_threshold {
-            binding.state = BindingState::Locked;
-        }
-        Outcome::WrongCode {
-            attempts_left: self.lockout_threshold.saturating_sub(binding.failures),
-        }
-    }
-}
-
-/// The outcome for a contract that cannot take codes now, if any.
-fn blocked(binding: Option<&Binding>) -> Option<Outcome> {
-    match binding.map(|b| b.state) {
-        None | Some(BindingState::Unbound) => Some(Outcome::NotRegistered),
-        Some(BindingState::Stopped) => Some(Outcome::Stopped),
-        Some(BindingState::Locked) => Some(Outcome::Locked),
-        Some(BindingState::Suspended) => Some(Outcome::Suspended),
-        Some(BindingState::Active) => None,
-    }
-}
-
 /// The bank-side verifier. `Send + Sync`: call it from any number of threads.
 pub struct Verifier {
     directory: Arc<dyn Directory>,
@@ -339,6 +105,21 @@ impl fmt::Debug for Verifier {
             .field("policy", &self.policy)
             .finish_non_exhaustive()
     }
+}
+
+/// Runs a code decision on `serial`'s memory: read, decide, write back.
+fn on_token<T>(
+    tokens: &mut dyn Tokens,
+    serial: &str,
+    decide: impl FnOnce(&mut crate::ledger::TokenMemory) -> T,
+) -> T {
+    let mut memory = tokens.get(serial);
+    let before = memory;
+    let out = decide(&mut memory);
+    if memory != before {
+        tokens.set(serial, memory);
+    }
+    out
 }
 
 impl Verifier {
@@ -396,22 +177,15 @@ impl Verifier {
         outcome
     }
 
-    /// The bound credential: cached with the binding, else from the directory (and then cached).
-    fn entry_of(&self, binding: &mut Binding) -> Result<Option<Arc<Entry>>, VerifyError> {
-        let Some(serial) = &binding.serial else {
-            return Ok(None);
-        };
-        if let Some(entry) = binding.resolved.get(serial) {
-            return Ok(Some(entry.clone()));
+    /// The credential of the contract's bound serial, read before the atomic update.
+    fn bound_entry(&self, contract: &str) -> Result<Option<Arc<Entry>>, VerifyError> {
+        match self.ledger.get(contract)?.and_then(|b| b.serial) {
+            Some(serial) => Ok(self.directory.lookup(&serial)?),
+            None => Ok(None),
         }
-        let entry = self.directory.lookup(serial)?;
-        if let Some(entry) = &entry {
-            binding.resolved.set(entry.clone());
-        }
-        Ok(entry)
     }
 
-    /// B1: binds `serial` to `contract` when the serial is known and `code` is current. A contract with a token is refused (T7).
+    /// B1: binds `serial` to `contract` when the serial is known and `code` is current and unused for the token. A contract with a token is refused (T7).
     pub fn register(
         &self,
         contract: &str,
@@ -419,117 +193,109 @@ impl Verifier {
         code: &str,
     ) -> Result<Outcome, VerifyError> {
         let now = self.clock.now()?;
-        let Some(entry) = directory::find(self.directory.as_ref(), serial)? else {
-            return Ok(self.report(
-                Operation::Register,
-                contract,
-                Some(serial.trim().to_string()),
-                Outcome::UnknownSerial,
-                None,
-                now,
-            ));
-        };
-        let serial = entry.credential.serial.as_str().to_string();
-        let (mut outcome, mut step) = (Outcome::NotApplicable, None);
-        self.ledger.update(contract, &mut |slot| {
+        let found = directory::find(self.directory.as_ref(), serial)?;
+        let policy = &self.policy;
+        let mut decision = rules::Decision::from(Outcome::NotApplicable);
+        self.ledger.update(contract, &mut |slot, tokens| {
             let binding = slot.get_or_insert_with(|| Binding::unbound(contract));
-            outcome = match binding.state {
-                BindingState::Active => Outcome::AlreadyBound,
-                BindingState::Locked => Outcome::Locked,
-                BindingState::Suspended => Outcome::Suspended,
-                BindingState::Unbound | BindingState::Stopped => {
-                    match self.policy.check(&entry, code, now, None, 0) {
-                        Check::Accepted { step: s, drift } => {
-                            binding.bind(&entry, s, drift);
-                            step = Some(s);
-                            Outcome::Accepted
-                        }
-                        Check::Replayed | Check::Wrong => self.policy.fail(binding),
-                    }
-                }
+            decision = match &found {
+                None => rules::register_unknown(policy, binding).into(),
+                Some(entry) => on_token(tokens, entry.credential.serial.as_str(), |token| {
+                    rules::register(policy, binding, token, entry, code, now)
+                }),
             };
         })?;
+        let shown = match &found {
+            Some(entry) => entry.credential.serial.as_str().to_string(),
+            None => serial.trim().to_string(),
+        };
         Ok(self.report(
             Operation::Register,
             contract,
-            Some(serial),
-            outcome,
-            step,
+            Some(shown),
+            decision.outcome,
+            decision.step,
             now,
         ))
     }
 
-    /// Checks a code for an active contract, updating failures, last step and drift; `on_accept` runs on success.
+    /// Checks a code of the contract's bound token with `decide` (login or stop).
     fn with_code(
         &self,
         operation: Operation,
         contract: &str,
         code: &str,
-        on_accept: &dyn Fn(&mut Binding),
+        decide: fn(
+            &Policy,
+            &mut Binding,
+            &mut crate::ledger::TokenMemory,
+            &Entry,
+            &str,
+            u64,
+        ) -> rules::Decision,
     ) -> Result<Outcome, VerifyError> {
         let now = self.clock.now()?;
-        let (mut result, mut step, mut serial) = (Ok(Outcome::NotApplicable), None, None);
-        let audited = self.audit.is_some();
-        self.ledger.update(contract, &mut |slot| {
-            if audited {
-                serial = slot.as_ref().and_then(|b| b.serial.clone());
-            }
-            result = self.active(slot).map(|found| {
-                let (binding, entry) = match found {
-                    Ok(found) => found,
-                    Err(halt) => return halt,
-                };
-                match self
-                    .policy
-                    .check(&entry, code, now, binding.last_step, binding.drift)
-                {
-                    Check::Accepted { step: s, drift } => {
-                        binding.last_step = Some(s);
-                        binding.drift = drift;
-                        binding.failures = 0;
-                        step = Some(s);
-                        on_accept(binding);
-                        Outcome::Accepted
-                    }
-                    Check::Replayed => Outcome::Replayed,
-                    Check::Wrong => self.policy.fail(binding),
+        let mut entry = self.bound_entry(contract)?;
+        loop {
+            let (mut decision, mut serial, mut stale) = (None, None, false);
+            self.ledger.update(contract, &mut |slot, tokens| {
+                if let Some(halt) = rules::gate(slot.as_ref()) {
+                    decision = Some(rules::Decision::from(halt));
+                    return;
                 }
-            });
-        })?;
-        Ok(self.report(operation, contract, serial, result?, step, now))
-    }
-
-    /// The active binding in `slot` with its credential, or the outcome that ends the operation here.
-    #[allow(clippy::type_complexity)]
-    fn active<'s>(
-        &self,
-        slot: &'s mut Option<Binding>,
-    ) -> Result<Result<(&'s mut Binding, Arc<Entry>), Outcome>, VerifyError> {
-        if let Some(halt) = blocked(slot.as_ref()) {
-            return Ok(Err(halt));
+                let Some(binding) = slot.as_mut() else {
+                    return;
+                };
+                serial = binding.serial.clone();
+                let Some(bound) = serial.as_deref() else {
+                    decision = Some(Outcome::NotRegistered.into());
+                    return;
+                };
+                match &entry {
+                    Some(e) if e.credential.serial.as_str() == bound => {
+                        decision = Some(on_token(tokens, bound, |token| {
+                            decide(&self.policy, binding, token, e, code, now)
+                        }));
+                    }
+                    // The binding changed since the credential was looked up: look again.
+                    _ => stale = true,
+                }
+            })?;
+            if stale {
+                let bound = serial.as_deref().unwrap_or_default();
+                entry = self.directory.lookup(bound)?;
+                if entry.is_none() {
+                    return Ok(self.report(
+                        operation,
+                        contract,
+                        serial,
+                        Outcome::UnknownSerial,
+                        None,
+                        now,
+                    ));
+                }
+                continue;
+            }
+            let decision = decision.unwrap_or(Outcome::NotRegistered.into());
+            return Ok(self.report(
+                operation,
+                contract,
+                serial,
+                decision.outcome,
+                decision.step,
+                now,
+            ));
         }
-        let Some(binding) = slot.as_mut() else {
-            return Ok(Err(Outcome::NotRegistered));
-        };
-        Ok(match self.entry_of(binding)? {
-            Some(entry) => Ok((binding, entry)),
-            None => Err(Outcome::UnknownSerial),
-        })
     }
 
     /// B2: logs in with the current code.
     pub fn login(&self, contract: &str, code: &str) -> Result<Outcome, VerifyError> {
-        self.with_code(Operation::Login, contract, code, &|_| {})
+        self.with_code(Operation::Login, contract, code, rules::login)
     }
 
     /// B3, B8: the customer stops the token with a current code; the contract may then register a new one.
     pub fn stop(&self, contract: &str, code: &str) -> Result<Outcome, VerifyError> {
-        self.with_code(Operation::Stop, contract, code, &|b| {
-            b.state = BindingState::Stopped;
-            b.serial = None;
-            b.last_step = None;
-            b.drift = 0;
-        })
+        self.with_code(Operation::Stop, contract, code, rules::stop)
     }
 
     /// B6: moves the contract to a new token with the old token's code and the new one's; all or nothing.
@@ -541,47 +307,87 @@ impl Verifier {
         new_code: &str,
     ) -> Result<Outcome, VerifyError> {
         let now = self.clock.now()?;
-        let Some(new_entry) = directory::find(self.directory.as_ref(), new_serial)? else {
+        let new_entry = directory::find(self.directory.as_ref(), new_serial)?;
+        let shown = match &new_entry {
+            Some(e) => e.credential.serial.as_str().to_string(),
+            None => new_serial.trim().to_string(),
+        };
+        let mut old_entry = self.bound_entry(contract)?;
+        let policy = &self.policy;
+        loop {
+            let (mut decision, mut bound, mut stale) = (None, None, false);
+            self.ledger.update(contract, &mut |slot, tokens| {
+                if let Some(halt) = rules::gate(slot.as_ref()) {
+                    decision = Some(rules::Decision::from(halt));
+                    return;
+                }
+                let Some(binding) = slot.as_mut() else {
+                    return;
+                };
+                bound = binding.serial.clone();
+                let Some(new) = &new_entry else {
+                    decision = Some(rules::exchange_unknown(policy, binding).into());
+                    return;
+                };
+                let Some(old) = old_entry
+                    .as_ref()
+                    .filter(|e| Some(e.credential.serial.as_str()) == bound.as_deref())
+                else {
+                    stale = true;
+                    return;
+                };
+                let old_serial = old.credential.serial.as_str();
+                let new_serial = new.credential.serial.as_str();
+                let (mut old_memory, mut new_memory) =
+                    (tokens.get(old_serial), tokens.get(new_serial));
+                let d = rules::exchange(
+                    policy,
+                    binding,
+                    Side {
+                        token: &mut old_memory,
+                        entry: old,
+                        code: old_code,
+                    },
+                    Side {
+                        token: &mut new_memory,
+                        entry: new,
+                        code: new_code,
+                    },
+                    now,
+                );
+                if old_serial != new_serial {
+                    tokens.set(old_serial, old_memory);
+                    tokens.set(new_serial, new_memory);
+                }
+                decision = Some(d);
+            })?;
+            if stale {
+                old_entry = match bound.as_deref() {
+                    Some(serial) => self.directory.lookup(serial)?,
+                    None => None,
+                };
+                if old_entry.is_none() {
+                    return Ok(self.report(
+                        Operation::Exchange,
+                        contract,
+                        Some(shown),
+                        Outcome::UnknownSerial,
+                        None,
+                        now,
+                    ));
+                }
+                continue;
+            }
+            let decision = decision.unwrap_or(Outcome::NotRegistered.into());
             return Ok(self.report(
                 Operation::Exchange,
                 contract,
-                Some(new_serial.trim().to_string()),
-                Outcome::UnknownSerial,
-                None,
+                Some(shown),
+                decision.outcome,
+                decision.step,
                 now,
             ));
-        };
-        let new = new_entry.credential.serial.as_str().to_string();
-        let (mut result, mut step) = (Ok(Outcome::NotApplicable), None);
-        self.ledger.update(contract, &mut |slot| {
-            result = self.active(slot).map(|found| {
-                let (binding, old_entry) = match found {
-                    Ok(found) => found,
-                    Err(halt) => return halt,
-                };
-                if binding.serial.as_deref() == Some(new.as_str()) {
-                    return Outcome::AlreadyBound;
-                }
-                match self
-                    .policy
-                    .check(&old_entry, old_code, now, binding.last_step, binding.drift)
-                {
-                    Check::Wrong => self.policy.fail(binding),
-                    Check::Replayed => Outcome::Replayed,
-                    Check::Accepted { .. } => {
-                        match self.policy.check(&new_entry, new_code, now, None, 0) {
-                            Check::Accepted { step: s, drift } => {
-                                binding.bind(&new_entry, s, drift);
-                                step = Some(s);
-                                Outcome::Accepted
-                            }
-                            Check::Replayed | Check::Wrong => self.policy.fail(binding),
-                        }
-                    }
-                }
-            });
-        })?;
-        Ok(self.report(Operation::Exchange, contract, Some(new), result?, step, now))
+        }
     }
 
     fn admin(
@@ -593,7 +399,7 @@ impl Verifier {
         let now = self.clock.now()?;
         let (mut outcome, mut serial) = (Outcome::NotApplicable, None);
         let audited = self.audit.is_some();
-        self.ledger.update(contract, &mut |slot| {
+        self.ledger.update(contract, &mut |slot, _| {
             if audited {
                 serial = slot.as_ref().and_then(|b| b.serial.clone());
             }
@@ -604,67 +410,49 @@ impl Verifier {
 
     /// B4 (administrator): unlocks a locked contract and clears its failures.
     pub fn unlock(&self, contract: &str) -> Result<Outcome, VerifyError> {
-        self.admin(Operation::Unlock, contract, &|slot| match slot {
-            Some(b) if b.state == BindingState::Locked => {
-                b.state = if b.serial.is_some() {
-                    BindingState::Active
-                } else {
-                    BindingState::Unbound
-                };
-                b.failures = 0;
-                Outcome::Accepted
-            }
-            Some(_) => Outcome::NotApplicable,
-            None => Outcome::NotRegistered,
+        self.admin(Operation::Unlock, contract, &|slot| {
+            rules::unlock(slot.as_mut())
         })
     }
 
     /// B5, B7 (administrator): removes the contract's token so that a new one can be registered.
     pub fn unbind(&self, contract: &str) -> Result<Outcome, VerifyError> {
-        self.admin(Operation::Unbind, contract, &|slot| match slot {
-            Some(b) => {
-                *b = Binding::unbound(&b.contract);
-                Outcome::Accepted
-            }
-            None => Outcome::NotRegistered,
+        self.admin(Operation::Unbind, contract, &|slot| {
+            rules::unbind(slot.as_mut())
         })
     }
 
     /// B9 (administrator): suspends the contract at once; nothing is accepted until it is resumed.
     pub fn suspend(&self, contract: &str) -> Result<Outcome, VerifyError> {
         self.admin(Operation::Suspend, contract, &|slot| {
-            let b = slot.get_or_insert_with(|| Binding::unbound(contract));
-            if b.state == BindingState::Suspended {
-                return Outcome::NotApplicable;
-            }
-            b.suspended_from = Some(b.state);
-            b.state = BindingState::Suspended;
-            Outcome::Accepted
+            rules::suspend(slot.get_or_insert_with(|| Binding::unbound(contract)))
         })
     }
 
     /// B9 (administrator): resumes a suspended contract in the state it had.
     pub fn resume(&self, contract: &str) -> Result<Outcome, VerifyError> {
-        self.admin(Operation::Resume, contract, &|slot| match slot {
-            Some(b) if b.state == BindingState::Suspended => {
-                b.state = b.suspended_from.take().unwrap_or(BindingState::Unbound);
-                Outcome::Accepted
-            }
-            Some(_) => Outcome::NotApplicable,
-            None => Outcome::NotRegistered,
+        self.admin(Operation::Resume, contract, &|slot| {
+            rules::resume(slot.as_mut())
         })
     }
 
     /// Where a contract stands, or `None` when the verifier has never seen it.
     pub fn status(&self, contract: &str) -> Result<Option<Status>, VerifyError> {
-        Ok(self.ledger.get(contract)?.map(|b| Status {
-            attempts_left: self.policy.lockout_threshold.saturating_sub(b.failures),
+        let Some(b) = self.ledger.get(contract)? else {
+            return Ok(None);
+        };
+        let memory = match &b.serial {
+            Some(serial) => self.ledger.token(serial)?,
+            None => Default::default(),
+        };
+        Ok(Some(Status {
+            attempts_left: self.policy.attempts_left(b.failures),
             contract: b.contract,
             serial: b.serial,
             state: b.state,
             failures: b.failures,
-            last_step: b.last_step,
-            drift: b.drift,
+            last_step: memory.last_step,
+            drift: memory.drift,
         }))
     }
 }
@@ -725,39 +513,6 @@ mod tests {
             .map(|d| format!("{:06}", (right + d) % 1_000_000))
             .find(|w| (-5i64..=5).all(|k| code(c, (time as i64 + k * 30) as u64) != *w))
             .unwrap()
-    }
-
-    #[test]
-    fn policy_is_validated() {
-        assert_eq!(Policy::new(1, 1, 0, 5), Err(PolicyError::Threshold(0)));
-        assert_eq!(Policy::new(1, 1, 101, 5), Err(PolicyError::Threshold(101)));
-        assert_eq!(Policy::new(11, 1, 10, 5), Err(PolicyError::Window(11)));
-        assert_eq!(Policy::new(1, 1, 10, 101), Err(PolicyError::Drift(101)));
-        assert_eq!(Policy::new(1, 1, 10, 5).unwrap(), Policy::default());
-        assert!(Policy::new(0, 0, 100, 0).is_ok());
-        assert!(Policy::new(1, 1, 0, 5)
-            .unwrap_err()
-            .to_string()
-            .contains("use 1 to 100"));
-    }
-
-    #[test]
-    fn codes_are_normalized_before_checking() {
-        assert_eq!(
-            normalize_code("123 456").map(|(a, n)| a[..n].to_vec()),
-            Some(b"123456".to_vec())
-        );
-        assert_eq!(
-            normalize_code("1234-5678").map(|(a, n)| a[..n].to_vec()),
-            Some(b"12345678".to_vec())
-        );
-        assert_eq!(
-            normalize_code("１２３４５６").map(|(a, n)| a[..n].to_vec()),
-            Some(b"123456".to_vec())
-        );
-        assert_eq!(normalize_code("12a456"), None);
-        assert_eq!(normalize_code("123456789"), None);
-        assert_eq!(normalize_code("").map(|(_, n)| n), Some(0));
     }
 
     #[test]
@@ -1062,6 +817,110 @@ mod tests {
         assert_eq!(
             v.register("c", "VSST12345678", &c).unwrap(),
             Outcome::Accepted
+        );
+    }
+
+    #[test]
+    fn a_code_is_used_up_for_the_token_after_stop_and_register_again() {
+        let b = bank(Policy::default());
+        let v = &b.verifier;
+        let serial = b.token.serial.as_str();
+        assert_eq!(
+            v.register("c", serial, &code(&b.token, T)).unwrap(),
+            Outcome::Accepted
+        );
+        b.clock.advance(30);
+        let c = code(&b.token, T + 30);
+        assert_eq!(v.stop("c", &c).unwrap(), Outcome::Accepted);
+        assert_eq!(
+            v.register("c", serial, &c).unwrap(),
+            Outcome::Replayed,
+            "the code that stopped the token cannot register it again"
+        );
+        assert_eq!(v.status("c").unwrap().unwrap().failures, 0);
+        b.clock.advance(30);
+        assert_eq!(
+            v.register("c", serial, &code(&b.token, T + 60)).unwrap(),
+            Outcome::Accepted
+        );
+        assert_eq!(v.unbind("c").unwrap(), Outcome::Accepted);
+        assert_eq!(
+            v.register("c", serial, &code(&b.token, T + 60)).unwrap(),
+            Outcome::Replayed,
+            "nor after the branch unbinds it"
+        );
+    }
+
+    #[test]
+    fn a_code_is_used_up_for_the_token_at_every_contract() {
+        let b = bank(Policy::default());
+        let v = &b.verifier;
+        let serial = b.token.serial.as_str();
+        assert_eq!(
+            v.register("a", serial, &code(&b.token, T)).unwrap(),
+            Outcome::Accepted
+        );
+        b.clock.advance(30);
+        let c = code(&b.token, T + 30);
+        assert_eq!(v.register("b", serial, &c).unwrap(), Outcome::Accepted);
+        assert_eq!(v.login("a", &c).unwrap(), Outcome::Replayed);
+        b.clock.advance(30);
+        let c = code(&b.token, T + 60);
+        assert_eq!(v.login("a", &c).unwrap(), Outcome::Accepted);
+        assert_eq!(v.login("b", &c).unwrap(), Outcome::Replayed);
+        // Drift is the token's too: learnt at one contract, used at the other.
+        b.clock.advance(30);
+        assert_eq!(
+            v.login("a", &code(&b.token, T + 120)).unwrap(),
+            Outcome::Accepted
+        );
+        assert_eq!(v.status("b").unwrap().unwrap().drift, 1);
+        let status = v.status("a").unwrap().unwrap();
+        assert_eq!((status.last_step, status.drift), (Some((T + 120) / 30), 1));
+    }
+
+    #[test]
+    fn a_failed_exchange_uses_up_the_old_code() {
+        let b = bank(Policy::default());
+        let v = &b.verifier;
+        let new = directory::issue(v.directory().as_ref(), &Issuer::new(Prefix::IOS)).unwrap();
+        v.register("c", b.token.serial.as_str(), &code(&b.token, T))
+            .unwrap();
+        b.clock.advance(30);
+        let old_code = code(&b.token, T + 30);
+        assert_eq!(
+            v.exchange("c", &old_code, new.serial.as_str(), &wrong(&new, T + 30))
+                .unwrap(),
+            Outcome::WrongCode { attempts_left: 9 }
+        );
+        assert_eq!(
+            v.exchange("c", &old_code, new.serial.as_str(), &code(&new, T + 30))
+                .unwrap(),
+            Outcome::Replayed
+        );
+        assert_eq!(v.login("c", &old_code).unwrap(), Outcome::Replayed);
+        // An unknown new serial is a failed attempt.
+        assert_eq!(
+            v.exchange("c", &old_code, "SSTA 0000 0000", "123456")
+                .unwrap(),
+            Outcome::UnknownSerial
+        );
+        assert_eq!(v.status("c").unwrap().unwrap().failures, 2);
+        b.clock.advance(30);
+        assert_eq!(
+            v.exchange(
+                "c",
+                &code(&b.token, T + 60),
+                &new.serial.grouped(),
+                &code(&new, T + 60)
+            )
+            .unwrap(),
+            Outcome::Accepted
+        );
+        let status = v.status("c").unwrap().unwrap();
+        assert_eq!(
+            (status.serial.as_deref(), status.failures),
+            (Some(new.serial.as_str()), 0)
         );
     }
 }

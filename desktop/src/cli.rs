@@ -38,6 +38,9 @@ pub struct Cli {
     /// The store directory [default: the platform's data directory]
     #[arg(long, global = true, env = "SOFTTOKEN_STORE", value_name = "PATH")]
     pub store: Option<PathBuf>,
+    /// The token service to get the token from [default: none, the token is issued offline on this PC]
+    #[arg(long, global = true, env = "SOFTTOKEN_SERVICE", value_name = "URL")]
+    pub service: Option<String>,
     /// What to do; with none, show the tokens live.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -113,6 +116,15 @@ pub enum Command {
         #[arg(allow_negative_numbers = true)]
         seconds: Option<i64>,
     },
+    /// Get another token from the token service (--service URL or SOFTTOKEN_SERVICE).
+    #[command(after_help = "Example:\n  softtoken --service https://tokens.example.com provision")]
+    Provision,
+    /// Set the clock offset from the token service's time (--service URL or SOFTTOKEN_SERVICE).
+    #[command(
+        name = "sync-time",
+        after_help = "Example:\n  SOFTTOKEN_SERVICE=https://tokens.example.com softtoken sync-time"
+    )]
+    SyncTime,
 }
 
 /// Options of `softtoken code`.
@@ -180,6 +192,9 @@ mod tests {
             "delete",
             "reissue",
             "clock-offset",
+            "provision",
+            "sync-time",
+            "--service",
             "--json",
             "--qr",
             "--yes",

@@ -9,12 +9,14 @@ mod display;
 mod filestore;
 mod live;
 mod qr;
+mod service;
 
 use clap::Parser;
 use cli::{AlgorithmArg, Cli, CodeArgs, Command};
 use display::Entry;
 use filestore::FileStore;
 use softtoken_core::otp::{Algorithm, Digits, Mode, OtpKey};
+use softtoken_core::provision::service_base;
 use softtoken_core::vault::VAULT_KEY;
 use softtoken_core::{
     Clock, Issuer, Origin, Prefix, RecordError, Secret, SystemClock, Vault, VaultError,
@@ -65,18 +67,50 @@ fn open(cli: &Cli) -> Result<DesktopVault, Failure> {
     })
 }
 
-/// Opens the vault and issues the first token when it is empty (the first run, T2).
+/// Opens the vault and gets the first token when it is empty (the first run, T2): from the token
+/// service when one is configured, else issued here.
 fn open_with_token(cli: &Cli) -> Result<DesktopVault, Failure> {
+    let service = service(cli)?;
     let mut vault = open(cli)?;
     if vault.is_empty() {
-        let token = vault.issue()?;
-        eprintln!(
-            "Issued a new token, serial {}. Register it with your bank. (Stored in {})",
-            token.serial,
-            vault.store().path_of(VAULT_KEY).display()
-        );
+        service::first_token(&mut vault, service.as_deref())?;
     }
     Ok(vault)
+}
+
+/// The token service's URL from `--service` or `SOFTTOKEN_SERVICE`, checked, when one is set.
+fn service(cli: &Cli) -> Result<Option<String>, Failure> {
+    service::configured(cli.service.as_deref())
+        .map(|url| service_base(url).map_err(|e| Failure::Usage(e.to_string())))
+        .transpose()
+}
+
+/// The token service's URL, which `provision` and `sync-time` need.
+fn service_url(cli: &Cli) -> Result<String, Failure> {
+    service(cli)?.ok_or_else(|| {
+        Failure::Usage(
+            "no token service configured: pass --service URL or set SOFTTOKEN_SERVICE".into(),
+        )
+    })
+}
+
+fn provision(cli: &Cli) -> Result<(), Failure> {
+    let url = service_url(cli)?;
+    let mut vault = open(cli)?;
+    let token = service::provision(&mut vault, &url)?;
+    println!(
+        "Got token {} from the token service at {url}. Register it with your bank.",
+        token.serial
+    );
+    Ok(())
+}
+
+fn sync_time(cli: &Cli) -> Result<(), Failure> {
+    let url = service_url(cli)?;
+    let mut vault = open(cli)?;
+    let offset = vault.sync_time(&url, &service::UreqTransport::new())?;
+    println!("Clock offset: {offset:+} s (from the token service at {url})");
+    Ok(())
 }
 
 /// Every token with its TOTP code at `time` (HOTP codes are not drawn, as that would use them up).
@@ -411,7 +445,7 @@ fn reissue(cli: &Cli, serial: Option<&str>) -> Result<(), Failure> {
             .find(|t| t.origin == Origin::Issued)
             .ok_or_else(|| {
                 Failure::Other(
-                    "there is no issued token to replace: run `softtoken` to issue one".into(),
+                    "there is no token issued on this PC to replace: run `softtoken` to issue one (a token from the token service is replaced with `softtoken provision`)".into(),
                 )
             })?,
     };
@@ -443,6 +477,8 @@ fn run(cli: &Cli) -> Result<(), Failure> {
         Some(Command::Delete { serial, yes }) => delete(cli, serial, *yes),
         Some(Command::Reissue { serial }) => reissue(cli, serial.as_deref()),
         Some(Command::ClockOffset { seconds }) => clock_offset(cli, *seconds),
+        Some(Command::Provision) => provision(cli),
+        Some(Command::SyncTime) => sync_time(cli),
     }
 }
 

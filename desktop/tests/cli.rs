@@ -35,6 +35,7 @@ impl Drop for Store {
 fn run_with(store: Option<&Path>, args: &[&str], input: Option<&str>) -> Output {
     let mut cmd = Command::new(BIN);
     cmd.env_remove("SOFTTOKEN_STORE")
+        .env_remove("SOFTTOKEN_SERVICE")
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -78,6 +78,30 @@ fn n_threads_with_wrong_codes_count_exactly_n() {
 }
 
 #[test]
+fn one_code_for_a_token_bound_to_two_contracts_is_accepted_once() {
+    for round in 0..10 {
+        let w = Arc::new(World::new());
+        let mut phone = w.new_phone();
+        let token = w.first_start(&mut phone);
+        w.register("a", &mut phone, &token);
+        w.next_step();
+        w.register("b", &mut phone, &token);
+        w.next_step();
+        let code = w.code(&mut phone, &token);
+        let world = w.clone();
+        let outcomes = race(16, move |i| {
+            let contract = if i % 2 == 0 { "a" } else { "b" };
+            world.bank.login(contract, &code).expect("login")
+        });
+        let accepted = outcomes.iter().filter(|o| **o == Outcome::Accepted).count();
+        assert_eq!(accepted, 1, "round {round}: {outcomes:?}");
+        assert!(outcomes
+            .iter()
+            .all(|o| matches!(o, Outcome::Accepted | Outcome::Replayed)));
+    }
+}
+
+#[test]
 fn more_wrong_codes_than_the_threshold_lock_exactly_at_it() {
     let w = Arc::new(World::with_policy(Policy::new(1, 1, 10, 5).unwrap()));
     let mut phone = w.new_phone();
@@ -109,22 +133,27 @@ fn more_wrong_codes_than_the_threshold_lock_exactly_at_it() {
 #[test]
 fn contracts_on_many_threads_do_not_disturb_each_other() {
     let w = Arc::new(World::new());
-    let mut phone = w.new_phone();
-    let token = w.first_start(&mut phone);
-    for i in 0..32 {
-        let code = w.code(&mut phone, &token);
-        assert_eq!(
-            w.bank
-                .register(&format!("c{i}"), token.serial.as_str(), &code)
-                .unwrap(),
-            Outcome::Accepted
-        );
-    }
+    let mut phones: Vec<_> = (0..32)
+        .map(|i| {
+            let mut phone = w.new_phone();
+            let token = w.first_start(&mut phone);
+            w.register(&format!("c{i}"), &mut phone, &token);
+            (phone, token)
+        })
+        .collect();
     w.next_step();
-    let code = w.code(&mut phone, &token);
+    let codes: Arc<Vec<String>> = Arc::new(
+        phones
+            .iter_mut()
+            .map(|(phone, token)| w.code(phone, token))
+            .collect(),
+    );
     let world = w.clone();
     let outcomes = race(32, move |i| {
-        world.bank.login(&format!("c{i}"), &code).expect("login")
+        world
+            .bank
+            .login(&format!("c{i}"), &codes[i])
+            .expect("login")
     });
     assert!(
         outcomes.iter().all(|o| *o == Outcome::Accepted),

@@ -174,6 +174,16 @@ fn b6_device_change_with_the_old_token_still_working() {
         w.bank.status("c").unwrap().unwrap().serial.as_deref(),
         Some(old.serial.as_str())
     );
+    // The old code was right, so it is used up for the old token (RFC 6238 §5.2).
+    assert_eq!(
+        w.bank
+            .exchange("c", &old_code, &new.serial.grouped(), &new_code)
+            .unwrap(),
+        Outcome::Replayed
+    );
+    w.next_step();
+    let old_code = w.code(&mut old_phone, &old);
+    let new_code = w.code(&mut new_phone, &new);
     assert_eq!(
         w.bank
             .exchange("c", &old_code, &new.serial.grouped(), &new_code)
@@ -278,42 +288,77 @@ fn t6_one_token_for_several_contracts_and_banks() {
     let w = World::new();
     let mut phone = w.new_phone();
     let token = w.first_start(&mut phone);
-    assert_eq!(
-        w.register("alice-savings", &mut phone, &token),
-        Outcome::Accepted
-    );
-    w.next_step();
-    assert_eq!(
-        w.register("alice-business", &mut phone, &token),
-        Outcome::Accepted
-    );
-    // Another bank using the same token kind: its own verifier over the same directory.
-    let other_bank = Verifier::new(
+    // Two banks' verifiers over one token service's state (the server keeps them apart by bank key).
+    let ledger = Arc::new(MemoryLedger::new());
+    let bank = Verifier::new(
         w.directory.clone(),
-        Arc::new(MemoryLedger::new()),
+        ledger.clone(),
         w.clock.clone(),
         Policy::default(),
     );
+    let other_bank = Verifier::new(
+        w.directory.clone(),
+        ledger,
+        w.clock.clone(),
+        Policy::default(),
+    );
+    let serial = token.serial.grouped();
     let code = w.code(&mut phone, &token);
     assert_eq!(
-        other_bank
-            .register("alice@other", &token.serial.grouped(), &code)
-            .unwrap(),
+        bank.register("alice-savings", &serial, &code).unwrap(),
         Outcome::Accepted
     );
     w.next_step();
     let code = w.code(&mut phone, &token);
-    for contract in ["alice-savings", "alice-business"] {
-        assert_eq!(
-            w.bank.login(contract, &code).unwrap(),
-            Outcome::Accepted,
-            "each contract has its own replay state"
-        );
-    }
     assert_eq!(
-        other_bank.login("alice@other", &code).unwrap(),
+        bank.register("alice-business", &serial, &code).unwrap(),
         Outcome::Accepted
     );
+    w.next_step();
+    let code = w.code(&mut phone, &token);
+    assert_eq!(
+        other_bank.register("alice@other", &serial, &code).unwrap(),
+        Outcome::Accepted
+    );
+    w.next_step();
+    let code = w.code(&mut phone, &token);
+    assert_eq!(
+        bank.login("alice-savings", &code).unwrap(),
+        Outcome::Accepted
+    );
+    // A code accepted for the token is used up for it everywhere (RFC 6238 §5.2).
+    assert_eq!(
+        bank.login("alice-business", &code).unwrap(),
+        Outcome::Replayed
+    );
+    assert_eq!(
+        other_bank.login("alice@other", &code).unwrap(),
+        Outcome::Replayed
+    );
+    w.next_step();
+    let code = w.code(&mut phone, &token);
+    assert_eq!(
+        other_bank.login("alice@other", &code).unwrap(),
+        Outcome::Accepted,
+        "each contract logs in with the next code"
+    );
+}
+
+#[test]
+fn b3_a_code_that_stopped_the_token_cannot_register_it_again() {
+    let w = World::new();
+    let mut phone = w.new_phone();
+    let token = w.first_start(&mut phone);
+    w.register("c", &mut phone, &token);
+    w.next_step();
+    let code = w.code(&mut phone, &token);
+    assert_eq!(w.bank.stop("c", &code).unwrap(), Outcome::Accepted);
+    assert_eq!(
+        w.bank.register("c", token.serial.as_str(), &code).unwrap(),
+        Outcome::Replayed
+    );
+    w.next_step();
+    assert_eq!(w.register("c", &mut phone, &token), Outcome::Accepted);
 }
 
 #[test]
