@@ -43,9 +43,10 @@ api = ["TokenVault", "Verifier", "SecureStore", "Clock", "HostError", "SoftToken
        "parseKeyUri", "withPrefix", "withPolicy", "issue", "importUri", "tokens", "code", "delete", "reissue",
        "exportUri", "setClockOffset", "clockOffset", "nowUnixSeconds", "read", "write", "register", "login",
        "unlock", "addKeyUri", "issueToken", "displaySerial", "nextValue", "secondsLeft", "progress", "issuedHere",
-       "Failed", "InvalidSecret", "InvalidSerial", "Store", "CorruptStore", "accepted", "replayed", "wrongCode", "locked",
+       "Failed", "InvalidSecret", "TokenCard", "cards", "title", "spokenSerial", "groupedValue", "spokenValue",
+       "groupedNextValue", "remaining", "ending", "originText", "Origin", "InvalidSerial", "Store", "CorruptStore", "accepted", "replayed", "wrongCode", "locked",
        "HttpTransport", "HttpResponse", "provision", "syncTime", "retryAfterSeconds", "Offline", "RateLimited",
-       "BadResponse", "ServiceRefused", "iosPrefix", "withPrefix", "issueToken"]
+       "BadResponse", "ServiceRefused", "iosPrefix", "issueToken"]
 used = set()
 for path in sources:
     text = path.read_text()

@@ -59,7 +59,11 @@ pub enum SoftTokenError {
 }
 
 /// What the app's [`crate::SecureStore`] or [`crate::Clock`] throws; any other exception arrives as this too.
+/// It stays an error with a field, as only such an error carries the app's reason into Rust (a flat error
+/// crosses from Kotlin or Swift as its case alone). Its Rust `Display` is exported, so `toString()` in
+/// Kotlin and `description` in Swift read the reason itself, and every message the API throws quotes it bare.
 #[derive(Debug, thiserror::Error, uniffi::Error)]
+#[uniffi::export(Display)]
 pub enum HostError {
     /// The host operation failed.
     #[error("{reason}")]
@@ -70,8 +74,15 @@ pub enum HostError {
 }
 
 impl From<uniffi::UnexpectedUniFFICallbackError> for HostError {
+    /// Any other exception the app threw: its first line (`java.lang.IllegalStateException: disk on fire`),
+    /// not the stack trace Kotlin's bindings send with it.
     fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
-        HostError::Failed { reason: e.reason }
+        let first = e.reason.lines().map(str::trim).find(|l| !l.is_empty());
+        HostError::Failed {
+            reason: first
+                .unwrap_or("the app's store or clock failed")
+                .to_string(),
+        }
     }
 }
 
@@ -181,5 +192,26 @@ impl From<VerifyError> for SoftTokenError {
             VerifyError::Ledger(inner) => SoftTokenError::Store(inner.to_string()),
             VerifyError::Clock(inner) => inner.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_reasons_read_bare() {
+        let e = HostError::Failed {
+            reason: "keychain is locked".into(),
+        };
+        assert_eq!(e.to_string(), "keychain is locked");
+        let trace = "java.lang.IllegalStateException: disk on fire\n\tat dev.softtoken.tests.FailingWrites.write(Stores.kt:20)\n";
+        let unexpected = HostError::from(uniffi::UnexpectedUniFFICallbackError::new(trace));
+        assert_eq!(
+            unexpected.to_string(),
+            "java.lang.IllegalStateException: disk on fire"
+        );
+        let empty = HostError::from(uniffi::UnexpectedUniFFICallbackError::new("\n"));
+        assert_eq!(empty.to_string(), "the app's store or clock failed");
     }
 }

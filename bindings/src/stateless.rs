@@ -15,7 +15,7 @@ pub fn generate_totp(
     period: u64,
 ) -> Result<Code, SoftTokenError> {
     let secret = Secret::from_base32(&secret_base32)?;
-    let params = OtpParams::totp(algorithm.into(), Digits::new(u64::from(digits))?, period)?;
+    let params = OtpParams::totp(algorithm, Digits::new(u64::from(digits))?, period)?;
     Ok(otp::generate(&secret, &params, unix_time)?.into())
 }
 
@@ -28,7 +28,7 @@ pub fn generate_hotp(
     digits: u8,
 ) -> Result<Code, SoftTokenError> {
     let secret = Secret::from_base32(&secret_base32)?;
-    let params = OtpParams::hotp(algorithm.into(), Digits::new(u64::from(digits))?, counter);
+    let params = OtpParams::hotp(algorithm, Digits::new(u64::from(digits))?, counter);
     Ok(otp::generate(&secret, &params, 0)?.into())
 }
 
@@ -80,7 +80,7 @@ pub fn parse_key_uri(uri: String) -> Result<KeyUriInfo, SoftTokenError> {
         serial: key.serial().map(|s| s.as_str().to_string()),
         account: key.account,
         issuer: key.issuer,
-        algorithm: key.params.algorithm.into(),
+        algorithm: key.params.algorithm,
         digits: key.params.digits.get(),
         kind,
         period,

@@ -5,11 +5,15 @@ use crate::host::{ClockAdapter, SecureStore, StoreAdapter};
 use crate::transport::{HttpTransport, TransportAdapter};
 use crate::Clock;
 use softtoken_core::otp::{self, Mode};
-use softtoken_core::{Issuer, Origin, Prefix, Vault};
+use softtoken_core::view;
+use softtoken_core::{Issuer, Prefix, Vault};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// The HMAC hash of a token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub use softtoken_core::otp::Algorithm;
+pub use softtoken_core::Origin;
+
+/// The HMAC hash of a token (the core's `Algorithm`, exported as it is).
+#[uniffi::remote(Enum)]
 pub enum Algorithm {
     /// HMAC-SHA-1 (the usual).
     Sha1,
@@ -19,24 +23,15 @@ pub enum Algorithm {
     Sha512,
 }
 
-impl From<otp::Algorithm> for Algorithm {
-    fn from(a: otp::Algorithm) -> Self {
-        match a {
-            otp::Algorithm::Sha1 => Algorithm::Sha1,
-            otp::Algorithm::Sha256 => Algorithm::Sha256,
-            otp::Algorithm::Sha512 => Algorithm::Sha512,
-        }
-    }
-}
-
-impl From<Algorithm> for otp::Algorithm {
-    fn from(a: Algorithm) -> Self {
-        match a {
-            Algorithm::Sha1 => otp::Algorithm::Sha1,
-            Algorithm::Sha256 => otp::Algorithm::Sha256,
-            Algorithm::Sha512 => otp::Algorithm::Sha512,
-        }
-    }
+/// How a token came into the vault (the core's `Origin`, exported as it is).
+#[uniffi::remote(Enum)]
+pub enum Origin {
+    /// Issued on this device.
+    Issued,
+    /// Imported from a key URI: another service's account.
+    Imported,
+    /// Issued by the token service (provisioned): the bank's token.
+    Service,
 }
 
 /// Time-based or counter-based.
@@ -48,13 +43,17 @@ pub enum TokenKind {
     Hotp,
 }
 
-/// A token as a screen shows it: never its secret.
+/// A token as a screen shows it (from the core's presentation model): never its secret.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct TokenInfo {
     /// The serial as stored (`SSTA12345678`, `SYMC26070843`).
     pub serial: String,
-    /// The serial as shown and typed (`SSTA 1234 5678`).
+    /// The serial as shown and typed (`SSTA 1234 5678`; an imported foreign serial as it is).
     pub display_serial: String,
+    /// The serial for TalkBack or VoiceOver, character by character (`S S T A, 1 2 3 4, 5 6 7 8`).
+    pub spoken_serial: String,
+    /// The token's name on screen: issuer and account, without repeats (`softtoken`, `GitHub · alice`, `VIP Access`).
+    pub title: String,
     /// The account name.
     pub label: String,
     /// The issuing service, if known.
@@ -67,6 +66,10 @@ pub struct TokenInfo {
     pub period: Option<u64>,
     /// TOTP or HOTP.
     pub kind: TokenKind,
+    /// Issued here, by the token service, or imported.
+    pub origin: Origin,
+    /// Where it came from, in words (`issued here`, `imported`).
+    pub origin_text: String,
     /// True for the bank token (issued on this device or by the token service); false for imported accounts.
     pub issued_here: bool,
 }
@@ -77,51 +80,90 @@ impl From<softtoken_core::TokenInfo> for TokenInfo {
             Mode::Totp { period } => (TokenKind::Totp, Some(period)),
             Mode::Hotp { .. } => (TokenKind::Hotp, None),
         };
+        let shown = view::token(&t);
         TokenInfo {
-            display_serial: t.serial.grouped(),
-            serial: t.serial.as_str().to_string(),
+            serial: shown.serial,
+            display_serial: shown.display_serial,
+            spoken_serial: shown.spoken_serial,
+            title: shown.title,
             label: t.label,
             issuer: t.issuer,
-            algorithm: t.params.algorithm.into(),
+            algorithm: t.params.algorithm,
             digits: t.params.digits.get(),
             period,
             kind,
+            origin: t.origin,
+            origin_text: shown.origin_text.to_string(),
             issued_here: t.origin != Origin::Imported,
         }
     }
 }
 
-/// A code with the next one and, for TOTP, its validity window for a countdown.
+/// A code as a screen shows it (from the core's presentation model), with the next one and, for TOTP, the countdown.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct Code {
-    /// The code to type, zero-padded.
+    /// The code to type, zero-padded (`165873`).
     pub value: String,
+    /// The code in two groups for reading (`165 873`, `1234 567`, `1234 5678`).
+    pub grouped_value: String,
+    /// The code for TalkBack or VoiceOver, digit by digit (`1 6 5, 8 7 3`).
+    pub spoken_value: String,
     /// The code that follows.
     pub next_value: String,
+    /// The next code, grouped.
+    pub grouped_next_value: String,
     /// The TOTP time step or HOTP counter of `value`.
     pub counter: u64,
     /// First Unix second `value` is valid (TOTP), else null.
     pub valid_from: Option<u64>,
     /// First Unix second `value` is no longer valid (TOTP), else null.
     pub valid_until: Option<u64>,
-    /// Seconds left (TOTP), else null.
+    /// Seconds per code (TOTP), else null.
+    pub period: Option<u64>,
+    /// Whole seconds left, 1 to the period, by the vault's clock with its offset (TOTP), else null.
     pub seconds_left: Option<u64>,
-    /// Share of the window elapsed, 0.0 to below 1.0 (TOTP), else null.
+    /// Share of the period elapsed, 0.0 to below 1.0 (TOTP), else null.
     pub progress: Option<f64>,
+    /// Share of the period still to run, 1.0 down to above 0.0: what a countdown ring draws (TOTP), else null.
+    pub remaining: Option<f64>,
+    /// True in the last seconds of a TOTP code (draw it in a warning colour); false for HOTP.
+    pub ending: bool,
+}
+
+impl From<view::CodeView> for Code {
+    fn from(c: view::CodeView) -> Self {
+        let countdown = c.countdown;
+        Code {
+            value: c.value,
+            grouped_value: c.grouped,
+            spoken_value: c.spoken,
+            next_value: c.next_value,
+            grouped_next_value: c.next_grouped,
+            counter: c.counter,
+            valid_from: countdown.map(|w| w.valid_from),
+            valid_until: countdown.map(|w| w.valid_until),
+            period: countdown.map(|w| w.period),
+            seconds_left: countdown.map(|w| w.seconds_left),
+            progress: countdown.map(|w| w.progress),
+            remaining: countdown.map(|w| w.remaining),
+            ending: countdown.is_some_and(|w| w.ending),
+        }
+    }
 }
 
 impl From<otp::Code> for Code {
     fn from(c: otp::Code) -> Self {
-        Code {
-            value: c.value.to_string(),
-            next_value: c.next.to_string(),
-            counter: c.counter,
-            valid_from: c.window.map(|w| w.valid_from),
-            valid_until: c.window.map(|w| w.valid_until),
-            seconds_left: c.window.map(|w| w.seconds_left),
-            progress: c.window.map(|w| w.progress),
-        }
+        view::code(&c).into()
     }
+}
+
+/// One token and, for TOTP, its current code: a row of the token screen.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct TokenCard {
+    /// The token.
+    pub token: TokenInfo,
+    /// Its current code (TOTP); null for HOTP, whose codes are drawn only when asked for (drawing one uses it up).
+    pub code: Option<Code>,
 }
 
 /// The device's tokens, kept in the app's secure store. Safe to call from any thread.
@@ -188,6 +230,18 @@ impl TokenVault {
     /// All tokens, the one issued here first.
     pub fn tokens(&self) -> Vec<TokenInfo> {
         self.vault().tokens().into_iter().map(Into::into).collect()
+    }
+
+    /// Every token with its current code (TOTP only), the one issued here first: the whole screen in one call,
+    /// at one moment of the vault's clock (its offset applied).
+    pub fn cards(&self) -> Result<Vec<TokenCard>, SoftTokenError> {
+        Ok(view::cards(&*self.vault())?
+            .into_iter()
+            .map(|card| TokenCard {
+                token: card.info.into(),
+                code: card.code.map(Into::into),
+            })
+            .collect())
     }
 
     /// The current code of a token (for HOTP the counter moves on and is stored first).

@@ -6,11 +6,14 @@ use crate::host::ClockAdapter;
 use crate::Clock;
 use softtoken_core::directory::{self, Directory, MemoryDirectory};
 use softtoken_core::issuer::Credential;
-use softtoken_core::{ledger, verifier, Issuer, KeyUri, MemoryLedger, Policy, Prefix};
+use softtoken_core::{verifier, Issuer, KeyUri, MemoryLedger, Policy, Prefix};
 use std::sync::Arc;
 
-/// What the verifier did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub use softtoken_core::ledger::BindingState;
+pub use softtoken_core::verifier::Outcome;
+
+/// What the verifier did (the core's `Outcome`, exported as it is).
+#[uniffi::remote(Enum)]
 pub enum Outcome {
     /// Done.
     Accepted,
@@ -37,25 +40,8 @@ pub enum Outcome {
     NotApplicable,
 }
 
-impl From<verifier::Outcome> for Outcome {
-    fn from(o: verifier::Outcome) -> Self {
-        match o {
-            verifier::Outcome::Accepted => Outcome::Accepted,
-            verifier::Outcome::WrongCode { attempts_left } => Outcome::WrongCode { attempts_left },
-            verifier::Outcome::Replayed => Outcome::Replayed,
-            verifier::Outcome::Locked => Outcome::Locked,
-            verifier::Outcome::Stopped => Outcome::Stopped,
-            verifier::Outcome::Suspended => Outcome::Suspended,
-            verifier::Outcome::NotRegistered => Outcome::NotRegistered,
-            verifier::Outcome::UnknownSerial => Outcome::UnknownSerial,
-            verifier::Outcome::AlreadyBound => Outcome::AlreadyBound,
-            verifier::Outcome::NotApplicable => Outcome::NotApplicable,
-        }
-    }
-}
-
-/// Where a contract stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+/// Where a contract stands (the core's `BindingState`, exported as it is).
+#[uniffi::remote(Enum)]
 pub enum BindingState {
     /// No token bound.
     Unbound,
@@ -67,18 +53,6 @@ pub enum BindingState {
     Stopped,
     /// Suspended by the bank.
     Suspended,
-}
-
-impl From<ledger::BindingState> for BindingState {
-    fn from(s: ledger::BindingState) -> Self {
-        match s {
-            ledger::BindingState::Unbound => BindingState::Unbound,
-            ledger::BindingState::Active => BindingState::Active,
-            ledger::BindingState::Locked => BindingState::Locked,
-            ledger::BindingState::Stopped => BindingState::Stopped,
-            ledger::BindingState::Suspended => BindingState::Suspended,
-        }
-    }
 }
 
 /// A contract's status, for a bank's screen.
@@ -174,17 +148,17 @@ impl Verifier {
         serial: String,
         code: String,
     ) -> Result<Outcome, SoftTokenError> {
-        Ok(self.inner.register(&contract, &serial, &code)?.into())
+        Ok(self.inner.register(&contract, &serial, &code)?)
     }
 
     /// B2: logs in with the current code.
     pub fn login(&self, contract: String, code: String) -> Result<Outcome, SoftTokenError> {
-        Ok(self.inner.login(&contract, &code)?.into())
+        Ok(self.inner.login(&contract, &code)?)
     }
 
     /// B3: stops the contract's token with a current code.
     pub fn stop(&self, contract: String, code: String) -> Result<Outcome, SoftTokenError> {
-        Ok(self.inner.stop(&contract, &code)?.into())
+        Ok(self.inner.stop(&contract, &code)?)
     }
 
     /// B6: moves the contract to a new token with the old token's code and the new one's.
@@ -197,28 +171,27 @@ impl Verifier {
     ) -> Result<Outcome, SoftTokenError> {
         Ok(self
             .inner
-            .exchange(&contract, &old_code, &new_serial, &new_code)?
-            .into())
+            .exchange(&contract, &old_code, &new_serial, &new_code)?)
     }
 
     /// B4 (administrator): unlocks a locked contract.
     pub fn unlock(&self, contract: String) -> Result<Outcome, SoftTokenError> {
-        Ok(self.inner.unlock(&contract)?.into())
+        Ok(self.inner.unlock(&contract)?)
     }
 
     /// B5, B7 (administrator): removes the contract's token.
     pub fn unbind(&self, contract: String) -> Result<Outcome, SoftTokenError> {
-        Ok(self.inner.unbind(&contract)?.into())
+        Ok(self.inner.unbind(&contract)?)
     }
 
     /// B9 (administrator): suspends the contract.
     pub fn suspend(&self, contract: String) -> Result<Outcome, SoftTokenError> {
-        Ok(self.inner.suspend(&contract)?.into())
+        Ok(self.inner.suspend(&contract)?)
     }
 
     /// B9 (administrator): resumes a suspended contract.
     pub fn resume(&self, contract: String) -> Result<Outcome, SoftTokenError> {
-        Ok(self.inner.resume(&contract)?.into())
+        Ok(self.inner.resume(&contract)?)
     }
 
     /// The contract's status, or null when the verifier has never seen it.
@@ -226,7 +199,7 @@ impl Verifier {
         Ok(self.inner.status(&contract)?.map(|s| BindingStatus {
             contract: s.contract,
             serial: s.serial,
-            state: s.state.into(),
+            state: s.state,
             failures: s.failures,
             attempts_left: s.attempts_left,
         }))

@@ -26,6 +26,7 @@ pub mod token;
 pub mod uri;
 pub mod vault;
 pub mod verifier;
+pub mod view;
 
 pub use clock::{Clock, ClockError, ManualClock, SystemClock};
 pub use directory::{Directory, DirectoryError, MemoryDirectory};

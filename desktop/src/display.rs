@@ -1,7 +1,10 @@
 //! What the token shows: a pure function of the tokens, their codes at one
-//! moment, and the terminal width. The live loop around it only redraws.
+//! moment, and the terminal width. Titles, grouping and the countdown come
+//! from the core's presentation model (`softtoken_core::view`); this file only lays them out.
+//! The live loop around it only redraws.
 
 use softtoken_core::otp::Mode;
+use softtoken_core::view::Card;
 use softtoken_core::{Code, Origin, TokenInfo};
 
 /// One token and, for TOTP, its code at the moment drawn.
@@ -13,12 +16,10 @@ pub struct Entry {
     pub code: Option<Code>,
 }
 
-/// Groups a code for reading aloud or typing: `123 456`, `1234 567`, `1234 5678`.
-pub fn group_code(code: &str) -> String {
-    let split = code.len().div_ceil(2).max(3).min(code.len());
-    match (code.get(..split), code.get(split..)) {
-        (Some(a), Some(b)) if !b.is_empty() => format!("{a} {b}"),
-        _ => code.to_string(),
+impl Entry {
+    /// The token and its code as the presentation model shows them.
+    pub fn card(&self) -> Card {
+        Card::new(self.info.clone(), self.code.as_ref())
     }
 }
 
@@ -41,44 +42,30 @@ fn fit(line: String, width: usize) -> String {
     }
 }
 
-fn title(info: &TokenInfo) -> String {
-    match (&info.issuer, info.origin) {
-        (_, Origin::Issued | Origin::Service) => "softtoken".to_string(),
-        (Some(issuer), _) if *issuer != info.label => format!("{issuer} · {}", info.label),
-        _ => info.label.clone(),
-    }
-}
-
 /// The screen: every token (the seed's first), each with serial, code, countdown and next code.
 pub fn render(entries: &[Entry], width: u16) -> Vec<String> {
     let width = usize::from(width.max(20));
     let bar_width = width.saturating_sub(24).clamp(10, 30);
     let mut lines = Vec::new();
-    for (i, entry) in entries.iter().enumerate() {
+    for (i, card) in entries.iter().map(Entry::card).enumerate() {
         if i > 0 {
             lines.push(String::new());
         }
-        lines.push(title(&entry.info));
-        lines.push(format!("  Serial number   {}", entry.info.serial.grouped()));
-        match (&entry.code, entry.info.params.mode) {
-            (Some(code), Mode::Totp { period }) => {
+        lines.push(card.token.title.clone());
+        lines.push(format!("  Serial number   {}", card.token.display_serial));
+        match (&card.code, card.code.as_ref().and_then(|c| c.countdown)) {
+            (Some(code), Some(countdown)) => {
+                lines.push(format!("  Security code   {}", code.grouped));
                 lines.push(format!(
-                    "  Security code   {}",
-                    group_code(code.value.as_str())
+                    "                  {} {:>2} s",
+                    bar(countdown.seconds_left, countdown.period, bar_width),
+                    countdown.seconds_left
                 ));
-                let left = code.window.map_or(0, |w| w.seconds_left);
-                lines.push(format!(
-                    "                  {} {left:>2} s",
-                    bar(left, period, bar_width)
-                ));
-                lines.push(format!(
-                    "  Next code       {}",
-                    group_code(code.next.as_str())
-                ));
+                lines.push(format!("  Next code       {}", code.next_grouped));
             }
             _ => lines.push(format!(
                 "  Counter-based: run `softtoken code --serial {}` for the next code",
-                entry.info.serial.as_str()
+                card.token.serial
             )),
         }
     }
@@ -92,29 +79,61 @@ pub fn render(entries: &[Entry], width: u16) -> Vec<String> {
     lines.into_iter().map(|l| fit(l, width)).collect()
 }
 
-/// One line per token for output that is not a terminal: serial, code and seconds left.
+/// One line per token for output that is not a terminal: serial, code and seconds left,
+/// then the title of an imported account (the token issued here is the one without).
 pub fn plain(entries: &[Entry]) -> Vec<String> {
     entries
         .iter()
-        .map(|e| {
-            let name = match e.info.origin {
+        .map(Entry::card)
+        .map(|card| {
+            let name = match card.token.origin {
                 Origin::Issued | Origin::Service => String::new(),
-                Origin::Imported => format!("  {}", title(&e.info)),
+                Origin::Imported => format!("  {}", card.token.title),
             };
-            match &e.code {
+            match &card.code {
                 Some(code) => format!(
                     "{}  {}  {} s left{name}",
-                    e.info.serial.grouped(),
+                    card.token.display_serial,
                     code.value,
-                    code.window.map_or(0, |w| w.seconds_left)
+                    code.countdown.map_or(0, |c| c.seconds_left)
                 ),
                 None => format!(
                     "{}  (counter-based: use `softtoken code --serial`){name}",
-                    e.info.serial.grouped()
+                    card.token.display_serial
                 ),
             }
         })
         .collect()
+}
+
+/// A token for `show --json` and `list --json`: its stored fields and, when drawn, its code, from the presentation model.
+pub fn json(entry: &Entry) -> serde_json::Value {
+    let card = entry.card();
+    let info = &entry.info;
+    let (kind, period, counter) = match info.params.mode {
+        Mode::Totp { period } => ("totp", Some(period), None),
+        Mode::Hotp { counter } => ("hotp", None, Some(counter)),
+    };
+    let code = card.code.as_ref();
+    let countdown = code.and_then(|c| c.countdown);
+    serde_json::json!({
+        "serial": card.token.serial,
+        "display_serial": card.token.display_serial,
+        "title": card.token.title,
+        "code": code.map(|c| c.value.as_str()),
+        "next_code": code.map(|c| c.next_value.as_str()),
+        "valid_from": countdown.map(|c| c.valid_from),
+        "valid_until": countdown.map(|c| c.valid_until),
+        "seconds_left": countdown.map(|c| c.seconds_left),
+        "label": info.label,
+        "issuer": info.issuer,
+        "kind": kind,
+        "algorithm": info.params.algorithm.name(),
+        "digits": info.params.digits.get(),
+        "period": period,
+        "counter": counter,
+        "origin": match info.origin { Origin::Issued => "issued", Origin::Service => "service", Origin::Imported => "imported" },
+    })
 }
 
 #[cfg(test)]
@@ -126,11 +145,19 @@ mod tests {
     fn entry(origin: Origin, time: u64) -> Entry {
         let secret = Secret::from_bytes(b"12345678901234567890").unwrap();
         let params = OtpParams::default();
+        let serial = Serial::from_parts(Prefix::DESKTOP, 1234567);
         Entry {
             info: TokenInfo {
-                serial: Serial::from_parts(Prefix::DESKTOP, 1234567),
-                label: "alice".into(),
-                issuer: Some("Example".into()),
+                serial: serial.clone(),
+                // As the vault stores them: the token issued here is named by its serial, under softtoken.
+                label: match origin {
+                    Origin::Issued => serial.as_str().into(),
+                    Origin::Imported => "alice".into(),
+                },
+                issuer: Some(match origin {
+                    Origin::Issued => "softtoken".into(),
+                    Origin::Imported => "Example".into(),
+                }),
                 params,
                 origin,
                 created: 0,
@@ -140,10 +167,7 @@ mod tests {
     }
 
     #[test]
-    fn grouping() {
-        assert_eq!(group_code("123456"), "123 456");
-        assert_eq!(group_code("1234567"), "1234 567");
-        assert_eq!(group_code("12345678"), "1234 5678");
+    fn bars() {
         assert_eq!(bar(30, 30, 10), "██████████");
         assert_eq!(bar(15, 30, 10), "█████░░░░░");
         assert_eq!(bar(1, 30, 10), "░░░░░░░░░░");

@@ -143,32 +143,6 @@ fn run_default(cli: &Cli) -> Result<(), Failure> {
     }
 }
 
-fn json_entry(entry: &Entry) -> serde_json::Value {
-    let info = &entry.info;
-    let (kind, period, counter) = match info.params.mode {
-        Mode::Totp { period } => ("totp", Some(period), None),
-        Mode::Hotp { counter } => ("hotp", None, Some(counter)),
-    };
-    let window = entry.code.and_then(|c| c.window);
-    serde_json::json!({
-        "serial": info.serial.as_str(),
-        "display_serial": info.serial.grouped(),
-        "code": entry.code.map(|c| c.value.to_string()),
-        "next_code": entry.code.map(|c| c.next.to_string()),
-        "valid_from": window.map(|w| w.valid_from),
-        "valid_until": window.map(|w| w.valid_until),
-        "seconds_left": window.map(|w| w.seconds_left),
-        "label": info.label,
-        "issuer": info.issuer,
-        "kind": kind,
-        "algorithm": info.params.algorithm.name(),
-        "digits": info.params.digits.get(),
-        "period": period,
-        "counter": counter,
-        "origin": origin_name(info.origin),
-    })
-}
-
 fn show(cli: &Cli, serial: Option<&str>, json: bool) -> Result<(), Failure> {
     let mut vault = open_with_token(cli)?;
     let now = vault.now()?;
@@ -186,8 +160,8 @@ fn show(cli: &Cli, serial: Option<&str>, json: bool) -> Result<(), Failure> {
     };
     if json {
         let value = match (serial, shown.as_slice()) {
-            (Some(_), [one]) => json_entry(one),
-            _ => serde_json::Value::Array(shown.iter().map(json_entry).collect()),
+            (Some(_), [one]) => display::json(one),
+            _ => serde_json::Value::Array(shown.iter().map(display::json).collect()),
         };
         println!("{value}");
     } else {
@@ -317,7 +291,7 @@ fn list(cli: &Cli, json: bool) -> Result<(), Failure> {
     if json {
         let all: Vec<_> = tokens
             .into_iter()
-            .map(|info| json_entry(&Entry { info, code: None }))
+            .map(|info| display::json(&Entry { info, code: None }))
             .collect();
         println!("{}", serde_json::Value::Array(all));
         return Ok(());

@@ -147,6 +147,8 @@ fn show_json_shape_and_codes_match_oathtool() {
     let single = json(&store.run(&["show", serial, "--json"]));
     assert_eq!(single["serial"], one["serial"]);
     assert_eq!(single["display_serial"].as_str().unwrap().len(), 14);
+    // The title follows the core's one rule: the token issued here is "softtoken", not its serial again.
+    assert_eq!(single["title"], "softtoken");
     let from = one["valid_from"].as_u64().unwrap();
     assert_eq!(one["valid_until"].as_u64().unwrap(), from + 30);
     let left = one["seconds_left"].as_u64().unwrap();

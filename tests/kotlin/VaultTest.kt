@@ -60,7 +60,9 @@ class VaultTest {
             val vault = TokenVault(FailingWrites(map, unexpected), clock)
             val e = assertThrows(SoftTokenException.Store::class.java) { vault.reissue(token.serial) }
             assertTrue(e.message!!, e.message!!.startsWith("the secure store failed:"))
-            if (!unexpected) assertTrue(e.message!!, e.message!!.contains("keychain is locked"))
+            // The app's reason itself: no "reason=", no stack trace.
+            val reason = if (unexpected) "java.lang.IllegalStateException: disk on fire" else "keychain is locked"
+            assertEquals("the secure store failed: $reason", e.message)
             assertThrows(SoftTokenException.Store::class.java) { vault.issue() }
             assertThrows(SoftTokenException.Store::class.java) { vault.delete(token.serial) }
             // Nothing changed, in memory or in the store.

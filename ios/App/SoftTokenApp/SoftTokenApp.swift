@@ -20,7 +20,7 @@ struct RootView: View {
         ZStack {
             if let vault = start.vault {
                 ContentView(model: model, start: start)
-                    .task { await model.start(vault: vault) }
+                    .task { await model.start(vault: vault, start: start) }
             } else {
                 StartView(start: start)
             }

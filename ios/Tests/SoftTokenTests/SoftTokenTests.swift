@@ -129,7 +129,25 @@ final class SoftTokenTests: XCTestCase {
         XCTAssertThrowsError(try parseSerial(input: "SSTA 1234 5672")) { error in
             XCTAssertEqual((error as? SoftTokenError)?.message, "serial SSTA 1234 5672: check digit is wrong, please re-type it")
         }
-        XCTAssertEqual(spokenDigits("287082"), "2 8 7 0 8 2")
+    }
+
+    func testPresentationComesFromTheCore() throws {
+        let code = try generateTotp(secretBase32: seed20, unixTime: 59, algorithm: .sha1, digits: 6, period: 30)
+        XCTAssertEqual(code.groupedValue, "287 082")
+        XCTAssertEqual(code.spokenValue, "2 8 7, 0 8 2")
+        XCTAssertEqual(code.groupedNextValue, "359 152")
+        XCTAssertEqual(code.secondsLeft, 1)
+        XCTAssertTrue(code.ending)
+        let clock = FixedClock(start)
+        let vault = try TokenVault(store: MapStore(), clock: clock)
+        let seed = try vault.issue()
+        _ = try vault.importUri(uri: "otpauth://totp/VIP%20Access:SYMC26070843?secret=IKAJIEFLCSZ2AYVWF2QI6X3OBJQV3YVN")
+        let cards = try vault.cards()
+        XCTAssertEqual(cards.map(\.token.title), ["softtoken", "VIP Access"])
+        XCTAssertEqual(cards.first?.token.serial, seed.serial)
+        XCTAssertEqual(cards.first?.code?.secondsLeft, 30 - start % 30)
+        try vault.setClockOffset(seconds: -10)
+        XCTAssertEqual(try vault.cards().first?.code?.secondsLeft, (30 - (start - 10) % 30))
     }
 
     func testImportsAndVipSerials() throws {

@@ -1,7 +1,7 @@
 package dev.softtoken.tests.app
 
 import dev.softtoken.Algorithm
-import dev.softtoken.Code
+import dev.softtoken.Origin
 import dev.softtoken.HostException
 import dev.softtoken.SoftTokenException
 import dev.softtoken.TokenVault
@@ -9,11 +9,12 @@ import dev.softtoken.app.core.BlobFiles
 import dev.softtoken.app.core.ClipRequest
 import dev.softtoken.app.core.Countdown
 import dev.softtoken.app.core.EncryptedStore
-import dev.softtoken.app.core.Format
 import dev.softtoken.app.core.Message
 import dev.softtoken.app.core.RecordCipher
 import dev.softtoken.app.core.ScreenState
 import dev.softtoken.app.core.TokenScreenModel
+import dev.softtoken.formatSerial
+import dev.softtoken.generateHotp
 import dev.softtoken.generateTotp
 import dev.softtoken.tests.FixedClock
 import dev.softtoken.tests.MapStore
@@ -64,30 +65,37 @@ class DirFiles(val dir: File) : BlobFiles {
 }
 
 class AppCoreTest {
-    private fun code(from: ULong, until: ULong) = Code("287082", "359152", 1uL, from, until, until - 59uL, 0.5)
+    private val seed20 = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
 
-    @Test fun countdownArithmetic() {
-        val c = Countdown.of(code(30uL, 60uL), 59)!!
+    @Test fun countdownCarriesWhatTheCoreComputed() {
+        // RFC 6238, SHA-1, 6 digits: at t=59 the code is 287082 with 1 s left.
+        val c = Countdown.of(generateTotp(seed20, 59uL, Algorithm.SHA1, 6u.toUByte(), 30uL))!!
         assertEquals(1, c.secondsLeft)
         assertEquals(1f / 30f, c.remaining, 1e-6f)
         assertTrue(c.ending)
-        val fresh = Countdown.of(code(30uL, 60uL), 30)!!
+        val fresh = Countdown.of(generateTotp(seed20, 30uL, Algorithm.SHA1, 6u.toUByte(), 30uL))!!
         assertEquals(30, fresh.secondsLeft)
         assertEquals(1f, fresh.remaining, 1e-6f)
         assertFalse(fresh.ending)
-        // A clock past the window clamps to zero, never negative.
-        assertEquals(0, Countdown.of(code(30uL, 60uL), 75)!!.secondsLeft)
-        assertNull(Countdown.of(Code("1", "2", 0uL, null, null, null, null), 0))
+        assertNull(Countdown.of(generateHotp(seed20, 0uL, Algorithm.SHA1, 6u.toUByte())))
         assertEquals(250, Countdown.millisToNextSecond(1_700_000_000_750))
         assertEquals(1000, Countdown.millisToNextSecond(1_700_000_000_000))
     }
 
-    @Test fun formatting() {
-        assertEquals("287 082", Format.groupedCode("287082"))
-        assertEquals("1234 567", Format.groupedCode("1234567"))
-        assertEquals("1234 5678", Format.groupedCode("12345678"))
-        assertEquals("2 8 7 0 8 2", Format.spokenDigits("287082"))
-        assertEquals("S S T A 1 2 3 4 5 6 7 1", Format.spokenSerial("SSTA 1234 5671"))
+    @Test fun groupingAndSpeakingComeFromTheCore() {
+        val six = generateTotp(seed20, 59uL, Algorithm.SHA1, 6u.toUByte(), 30uL)
+        assertEquals("287 082", six.groupedValue)
+        assertEquals("2 8 7, 0 8 2", six.spokenValue)
+        assertEquals("359 152", six.groupedNextValue)
+        assertEquals("9428 7082", generateTotp(seed20, 59uL, Algorithm.SHA1, 8u.toUByte(), 30uL).groupedValue)
+        assertEquals("4287 082", generateTotp(seed20, 59uL, Algorithm.SHA1, 7u.toUByte(), 30uL).groupedValue)
+        val token = TokenVault(MapStore(), FixedClock(1_700_000_010uL)).issue()
+        assertEquals(formatSerial(token.serial), token.displaySerial)
+        val groups = token.displaySerial.split(" ")
+        assertEquals(groups.joinToString(", ") { it.toList().joinToString(" ") }, token.spokenSerial)
+        assertEquals("softtoken", token.title)
+        assertEquals(Origin.ISSUED, token.origin)
+        assertEquals("issued here", token.originText)
     }
 
     @Test fun encryptedStoreSealsEachRecordWithAFreshIv() {
@@ -104,7 +112,10 @@ class AppCoreTest {
         // A flipped bit, a record moved to another key, or another key altogether: a typed error.
         second[20] = (second[20].toInt() xor 1).toByte()
         File(dir, EncryptedStore.fileName("softtoken.vault")).writeBytes(second)
-        assertThrows(HostException.Failed::class.java) { store.read("softtoken.vault") }
+        val e = assertThrows(HostException.Failed::class.java) { store.read("softtoken.vault") }
+        // Read as the reason itself (the exported Rust Display), as it is quoted in SoftTokenException.Store.
+        assertEquals(e.reason, e.toString())
+        assertTrue(e.toString(), e.toString().startsWith("cannot decrypt the secure record"))
         File(dir, EncryptedStore.fileName("moved")).writeBytes(first)
         assertThrows(HostException.Failed::class.java) { store.read("moved") }
         assertThrows(HostException.Failed::class.java) { EncryptedStore(SoftwareAesGcm(), DirFiles(dir)).read("softtoken.vault") }
@@ -131,30 +142,44 @@ class AppCoreTest {
     @Test fun theScreenModelIssuesShowsCopiesAndExplains() {
         val store = MapStore()
         val clock = FixedClock(1_700_000_010uL)
-        val model = TokenScreenModel({ TokenVault(store, clock) }, { clock.now.toLong() })
+        // The app's start put the bank's token in the vault (from the service, StartupTest); re-issue goes
+        // through the start too, stood in for here by a new token in place of the old.
+        val vault = TokenVault(store, clock)
+        vault.issue()
+        val model = TokenScreenModel({ vault }, renew = { old -> vault.issue().also { vault.delete(old) } })
         val started = model.start() as ScreenState.Ready
-        assertEquals(Message.Kind.ISSUED, started.message!!.kind)
+        assertNull(started.message)
         val card = started.cards.single()
         assertTrue(card.issuedHere)
         val secret = TokenVault(store, clock).exportUri(card.serial).substringAfter("secret=").substringBefore("&")
         val want = generateTotp(secret, 1_700_000_010uL, Algorithm.SHA1, 6u.toUByte(), 30uL)
         assertEquals(want.value, card.code)
-        assertEquals(Format.groupedCode(want.value), card.groupedCode)
-        assertEquals(Format.spokenDigits(want.value), card.spokenCode)
+        assertEquals(want.groupedValue, card.groupedCode)
+        assertEquals(want.spokenValue, card.spokenCode)
+        assertEquals(want.groupedNextValue, card.nextCode)
+        assertEquals("softtoken", card.title)
         assertEquals(30, card.countdown!!.secondsLeft)
         assertEquals(ClipRequest(want.value, sensitive = true, clearAfterMillis = 60_000), model.copy(card.serial))
-        assertEquals(card.displaySerial, model.copySerial(card.serial)!!.text)
+        // The serial is copied without spaces: a 12-character bank field would cut the grouped form.
+        assertEquals(card.serial, model.copySerial(card.serial)!!.text)
+        assertEquals(12, model.copySerial(card.serial)!!.text.length)
         // Time passes: the code and countdown follow.
         clock.now += 30uL
         val later = (model.tick() as ScreenState.Ready).cards.single()
         assertEquals(want.nextValue, later.code)
+        // The countdown follows the vault's clock with its offset, not the phone's.
+        clock.now += 5uL
+        assertEquals(25, (model.tick() as ScreenState.Ready).cards.single().countdown!!.secondsLeft)
+        model.setClockOffset(-10)
+        assertEquals(5, (model.tick() as ScreenState.Ready).cards.single().countdown!!.secondsLeft)
+        model.setClockOffset(0)
         // A second start finds the token and issues nothing.
-        assertNull((TokenScreenModel({ TokenVault(store, clock) }, { 0 }).start() as ScreenState.Ready).message)
+        assertNull((TokenScreenModel({ TokenVault(store, clock) }, { error("no re-issue") }).start() as ScreenState.Ready).message)
         // Imports: a good one below the bank's token, a bad one explained.
         val imported = model.import(" otpauth://totp/VIP%20Access:SYMC26070843?secret=IKAJIEFLCSZ2AYVWF2QI6X3OBJQV3YVN ") as ScreenState.Ready
         assertEquals(Message.Kind.IMPORTED, imported.message!!.kind)
         assertEquals(listOf(card.serial, "SYMC26070843"), imported.cards.map { it.serial })
-        assertEquals("VIP Access · SYMC26070843", imported.cards[1].title)
+        assertEquals("VIP Access", imported.cards[1].title)
         val bad = model.import("otpauth://totp/x?secret=JBSWY3DP") as ScreenState.Ready
         assertEquals(Message.Kind.IMPORT_FAILED, bad.message!!.kind)
         assertTrue(bad.message!!.detail.contains("at least 10"))
@@ -174,7 +199,7 @@ class AppCoreTest {
     @Test fun anUnreadableStoreIsAScreenNotACrashNorAReset() {
         val store = MapStore()
         store.map["softtoken.vault"] = "not a vault".toByteArray()
-        val model = TokenScreenModel({ TokenVault(store, FixedClock(0uL)) }, { 0 })
+        val model = TokenScreenModel({ TokenVault(store, FixedClock(0uL)) }, { error("no re-issue") })
         val state = model.start()
         assertTrue(state is ScreenState.Unreadable)
         assertTrue((state as ScreenState.Unreadable).detail.contains("left untouched"))

@@ -3,7 +3,6 @@ package dev.softtoken.app
 import android.app.Application
 import androidx.lifecycle.AndroidViewModel
 import androidx.lifecycle.viewModelScope
-import dev.softtoken.SoftTokenException
 import dev.softtoken.TokenVault
 import dev.softtoken.app.core.ClockStatus
 import dev.softtoken.app.core.EncryptedStore
@@ -105,7 +104,7 @@ class AppViewModel(app: Application) : AndroidViewModel(app) {
             if (state is StartState.Ready) {
                 vault = state.vault
                 _clock.value = state.clock
-                val m = TokenScreenModel(openVault = { state.vault }, now = { System.currentTimeMillis() / 1000 + state.vault.clockOffset() })
+                val m = TokenScreenModel(openVault = { state.vault }, renew = startup::reissue)
                 model = m
                 val screen = serial { m.start() }
                 state.provisioned?.let { _notices.send(Notice.Model(Message(Message.Kind.ISSUED, it.displaySerial))) }
@@ -150,22 +149,7 @@ class AppViewModel(app: Application) : AndroidViewModel(app) {
     fun delete(serial: String) = act { it.delete(serial) }
 
     /** Replaces the token with a new one from the service (after the confirmation); the old one stays if that fails. */
-    fun reissue(serial: String) {
-        val m = model ?: return
-        viewModelScope.launch {
-            val message = serial {
-                try {
-                    Message(Message.Kind.REISSUED, startup.reissue(serial).displaySerial)
-                } catch (e: SoftTokenException) {
-                    Message(Message.Kind.FAILED, e.message ?: "")
-                } catch (e: IllegalArgumentException) {
-                    Message(Message.Kind.FAILED, e.message ?: "")
-                }
-            }
-            _notices.send(Notice.Model(message))
-            _screen.value = serial { m.tick() }
-        }
-    }
+    fun reissue(serial: String) = act { it.reissue(serial) }
 
     /** Sets the clock offset by hand. */
     fun setClockOffset(seconds: Long) {

@@ -2,18 +2,22 @@ package dev.softtoken.app.core
 
 import dev.softtoken.SoftTokenException
 import dev.softtoken.TokenInfo
-import dev.softtoken.TokenKind
 import dev.softtoken.TokenVault
+import dev.softtoken.TokenCard as CoreCard
 
-/** One token as the screen draws it. */
+/** One token as the screen draws it: every text comes from the core's presentation model. */
 data class TokenCard(
     val serial: String,
+    /** The serial as shown (`SSTA 1234 5678`). */
     val displaySerial: String,
-    /** The service name for imported accounts; null for the token issued here. */
-    val title: String?,
+    /** The serial for TalkBack, character by character. */
+    val spokenSerial: String,
+    /** The token's name: `softtoken` for the bank's token, `GitHub · alice` for an imported account. */
+    val title: String,
     val issuedHere: Boolean,
     val code: String?,
     val groupedCode: String?,
+    /** The code for TalkBack, digit by digit (`1 6 5, 8 7 3`). */
     val spokenCode: String?,
     val nextCode: String?,
     val countdown: Countdown?,
@@ -39,29 +43,27 @@ data class Message(val kind: Kind, val detail: String = "") {
 data class ClipRequest(val text: String, val sensitive: Boolean = true, val clearAfterMillis: Long = 60_000)
 
 /**
- * The token screen's logic, free of Android: it opens the vault, issues the first
- * token, keeps codes current, and turns every error into a state or a message,
- * never a crash and never a silent reset. The Compose screen only draws [state].
+ * The token screen's logic, free of Android: it shows the vault the start opened
+ * (and provisioned from the service, see [Startup]), keeps codes current, and turns
+ * every error into a state or a message, never a crash and never a silent reset.
+ * The Compose screen only draws [state]; the codes, titles and countdowns come from
+ * the core (`TokenVault.cards`), which reads the vault's own clock with its offset.
  */
 class TokenScreenModel(
     private val openVault: () -> TokenVault,
-    /** Unix time in seconds, as the vault's clock sees it (for the countdown). */
-    private val now: () -> Long,
+    /** A new token from the service in place of the one with this serial (re-issue, T5); [Startup.reissue] in the app. */
+    private val renew: (String) -> TokenInfo,
 ) {
     var state: ScreenState = ScreenState.Loading
         private set
     private var vault: TokenVault? = null
 
-    /** Opens the vault; on first start issues the token (T2). */
+    /** Opens the vault. The token itself comes from the service at the app's start, never from the phone. */
     fun start(): ScreenState {
         state = try {
             val v = openVault()
             vault = v
-            var message: Message? = null
-            if (v.tokens().none { it.issuedHere }) {
-                message = Message(Message.Kind.ISSUED, v.issue().displaySerial)
-            }
-            ScreenState.Ready(cards(v), message)
+            ScreenState.Ready(cards(v))
         } catch (e: SoftTokenException.CorruptStore) {
             ScreenState.Unreadable(e.message ?: "")
         } catch (e: SoftTokenException.Store) {
@@ -95,10 +97,13 @@ class TokenScreenModel(
         }
     }
 
-    /** The serial as the bank's form wants it (T4): not secret, so not marked sensitive, never cleared. */
+    /**
+     * The serial as the bank's form wants it (T4): without the spaces of the grouped
+     * form, which a 12-character field would cut. Not secret, so not marked sensitive, never cleared.
+     */
     fun copySerial(serial: String): ClipRequest? =
         (state as? ScreenState.Ready)?.cards?.firstOrNull { it.serial == serial }?.let {
-            ClipRequest(it.displaySerial, sensitive = false, clearAfterMillis = 0)
+            ClipRequest(it.serial, sensitive = false, clearAfterMillis = 0)
         }
 
     /** Imports a pasted or scanned key URI. */
@@ -110,8 +115,8 @@ class TokenScreenModel(
     /** Deletes a token (after the UI's confirmation that the bank must be told). */
     fun delete(serial: String): ScreenState = act { v -> Message(Message.Kind.DELETED, v.delete(serial).displaySerial) }
 
-    /** Replaces the issued token with a new serial (T5); the UI confirms first. */
-    fun reissue(serial: String): ScreenState = act { v -> Message(Message.Kind.REISSUED, v.reissue(serial).displaySerial) }
+    /** Replaces the bank's token with a new one from the service (T5); the UI confirms first, and the old one stays if that fails. */
+    fun reissue(serial: String): ScreenState = act { _ -> Message(Message.Kind.REISSUED, renew(serial).displaySerial) }
 
     /** Sets the clock offset from the settings screen. */
     fun setClockOffset(seconds: Long): ScreenState = act { v ->
@@ -129,26 +134,31 @@ class TokenScreenModel(
             Message(Message.Kind.IMPORT_FAILED, e.message ?: "")
         } catch (e: SoftTokenException) {
             Message(Message.Kind.FAILED, e.message ?: "")
+        } catch (e: IllegalArgumentException) {
+            Message(Message.Kind.FAILED, e.message ?: "")
         }
         state = ScreenState.Ready(cards(v), message)
         return state
     }
 
-    private fun cards(v: TokenVault): List<TokenCard> = v.tokens().map { card(v, it) }
+    /** The screen in one call; when the clock cannot be read, the tokens without codes rather than no screen. */
+    private fun cards(v: TokenVault): List<TokenCard> =
+        try {
+            v.cards().map(::card)
+        } catch (e: SoftTokenException.Clock) {
+            v.tokens().map { card(CoreCard(it, null)) }
+        }
 
-    private fun card(v: TokenVault, t: TokenInfo): TokenCard {
-        // Counter-based codes are drawn on demand only: drawing one uses it up.
-        val code = if (t.kind == TokenKind.TOTP) runCatching { v.code(t.serial) }.getOrNull() else null
-        return TokenCard(
-            serial = t.serial,
-            displaySerial = t.displaySerial,
-            title = if (t.issuedHere) null else listOfNotNull(t.issuer, t.label).distinct().joinToString(" · "),
-            issuedHere = t.issuedHere,
-            code = code?.value,
-            groupedCode = code?.value?.let(Format::groupedCode),
-            spokenCode = code?.value?.let(Format::spokenDigits),
-            nextCode = code?.nextValue?.let(Format::groupedCode),
-            countdown = code?.let { Countdown.of(it, now()) },
-        )
-    }
+    private fun card(c: CoreCard): TokenCard = TokenCard(
+        serial = c.token.serial,
+        displaySerial = c.token.displaySerial,
+        spokenSerial = c.token.spokenSerial,
+        title = c.token.title,
+        issuedHere = c.token.issuedHere,
+        code = c.code?.value,
+        groupedCode = c.code?.groupedValue,
+        spokenCode = c.code?.spokenValue,
+        nextCode = c.code?.groupedNextValue,
+        countdown = c.code?.let(Countdown::of),
+    )
 }

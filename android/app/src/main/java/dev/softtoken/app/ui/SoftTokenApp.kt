@@ -72,7 +72,6 @@ import dev.softtoken.app.core.ClockStatus
 import dev.softtoken.app.core.Help
 import dev.softtoken.app.core.HelpText
 import dev.softtoken.app.core.StartState
-import dev.softtoken.app.core.Format
 import dev.softtoken.app.core.Message
 import dev.softtoken.app.core.ScreenState
 import dev.softtoken.app.core.TokenCard
@@ -316,14 +315,14 @@ private fun TokenCardView(
         Column(Modifier.padding(16.dp)) {
             Row(verticalAlignment = Alignment.CenterVertically) {
                 Column(Modifier.weight(1f)) {
-                    card.title?.let { Text(it, style = MaterialTheme.typography.titleMedium) }
+                    Text(card.title, style = MaterialTheme.typography.titleMedium)
                     Text(stringResource(R.string.serial_number), style = MaterialTheme.typography.labelMedium)
                     SelectionContainer {
                         Text(
                             card.displaySerial,
                             style = MaterialTheme.typography.titleLarge,
                             fontFamily = FontFamily.Monospace,
-                            modifier = Modifier.semantics { contentDescription = Format.spokenSerial(card.displaySerial) },
+                            modifier = Modifier.semantics { contentDescription = card.spokenSerial },
                         )
                     }
                 }

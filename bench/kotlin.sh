@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# What a call from Kotlin costs: builds the release library and its bindings,
+# compiles the Kotlin benchmark (tests/kotlin/Bench.kt) and runs it on a warmed
+# JVM through JNA. Prints µs per call; asserts nothing.
+# Usage: bench/kotlin.sh [CALLS]   (JAVA_OPTS passes flags to the JVM, e.g. a profiler)
+# Needs what scripts/kotlin-test.sh needs (Java 17, npm, libjna-java).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+KOTLIN_VERSION=2.4.20
+tools=target/tools
+kotlinc="$tools/package/bin/kotlinc"
+if [ ! -x "$kotlinc" ]; then
+  mkdir -p "$tools"
+  (cd "$tools" && npm pack --silent "kotlin-compiler@$KOTLIN_VERSION" >/dev/null && tar xzf "kotlin-compiler-$KOTLIN_VERSION.tgz")
+fi
+
+bash bindings/generate.sh >/dev/null
+
+jars=/usr/share/java
+classpath="$jars/jna.jar"
+build=target/kotlin
+mkdir -p "$build"
+"$kotlinc" -nowarn -jvm-target 17 -cp "$classpath" -include-runtime -d "$build/bench.jar" \
+  target/bindings/kotlin/dev/softtoken/*.kt tests/kotlin/Bench.kt tests/kotlin/Stores.kt
+# shellcheck disable=SC2086
+java ${JAVA_OPTS:-} -Djna.library.path=target/release -cp "$build/bench.jar:$classpath" dev.softtoken.tests.Bench "${1:-20000}"
