@@ -151,11 +151,11 @@ mod tests {
                 serial: serial.clone(),
                 // As the vault stores them: the token issued here is named by its serial, under softtoken.
                 label: match origin {
-                    Origin::Issued => serial.as_str().into(),
+                    Origin::Issued | Origin::Service => serial.as_str().into(),
                     Origin::Imported => "alice".into(),
                 },
                 issuer: Some(match origin {
-                    Origin::Issued => "softtoken".into(),
+                    Origin::Issued | Origin::Service => "softtoken".into(),
                     Origin::Imported => "Example".into(),
                 }),
                 params,
