@@ -46,7 +46,7 @@ api = ["TokenVault", "Verifier", "SecureStore", "Clock", "HostError", "SoftToken
        "Failed", "InvalidSecret", "TokenCard", "cards", "title", "spokenSerial", "groupedValue", "spokenValue",
        "groupedNextValue", "remaining", "ending", "originText", "Origin", "InvalidSerial", "Store", "CorruptStore", "accepted", "replayed", "wrongCode", "locked",
        "HttpTransport", "HttpResponse", "provision", "syncTime", "retryAfterSeconds", "Offline", "RateLimited",
-       "BadResponse", "ServiceRefused"]
+       "BadResponse", "ServiceRefused", "iosPrefix", "issueToken"]
 used = set()
 for path in sources:
     text = path.read_text()

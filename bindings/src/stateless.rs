@@ -87,3 +87,9 @@ pub fn parse_key_uri(uri: String) -> Result<KeyUriInfo, SoftTokenError> {
         counter,
     })
 }
+
+/// The serial prefix of tokens issued to the iOS app (`SSTI`): the app opens its vault with it, so the service is asked for an iOS token.
+#[uniffi::export]
+pub fn ios_prefix() -> String {
+    softtoken_core::Prefix::IOS.to_string()
+}

@@ -26,7 +26,7 @@ pub enum Algorithm {
 /// How a token came into the vault (the core's `Origin`, exported as it is).
 #[uniffi::remote(Enum)]
 pub enum Origin {
-    /// Issued on this device: the bank's token.
+    /// Issued on this device.
     Issued,
     /// Imported from a key URI: another service's account.
     Imported,

@@ -74,6 +74,7 @@ pub struct Countdown {
 pub fn origin_text(origin: Origin) -> &'static str {
     match origin {
         Origin::Issued => "issued here",
+        Origin::Service => "from the token service",
         Origin::Imported => "imported",
         Origin::Service => "from the token service",
     }

@@ -9,6 +9,9 @@ fun main() {
         VectorsTest::class.java, VaultTest::class.java, VerifierTest::class.java, ThreadsTest::class.java,
         ProvisionTest::class.java,
         dev.softtoken.tests.app.AppCoreTest::class.java,
+        dev.softtoken.tests.app.HelpTest::class.java, dev.softtoken.tests.app.FirstRunTest::class.java,
+        dev.softtoken.tests.app.ClipboardGuardTest::class.java, dev.softtoken.tests.app.TransportTest::class.java,
+        dev.softtoken.tests.app.StartupTest::class.java,
     )
     for (f in result.failures) {
         println("FAILED ${f.testHeader}: ${f.message}")

@@ -4,6 +4,7 @@ import SwiftUI
 /// The one screen: the serial and the code, redrawn every second. It draws; the core decides.
 struct ContentView: View {
     @ObservedObject var model: TokenModel
+    @ObservedObject var start: StartModel
     @State private var importing = false
     @State private var importText = ""
     @State private var settings = false
@@ -17,36 +18,61 @@ struct ContentView: View {
             content
                 .navigationTitle("softtoken")
                 .toolbar {
+                    NavigationLink { HelpView(config: start.config) } label: { Label("Help", systemImage: "questionmark.circle") }
                     if case .ready = model.phase {
                         Button { importing = true } label: { Label("Add an account", systemImage: "plus") }
-                        Button { settings = true } label: { Label("Settings", systemImage: "gearshape") }
+                        Button {
+                            // The manual correction starts at the offset in force now.
+                            offsetText = String(start.clock?.offsetSeconds ?? 0)
+                            settings = true
+                        } label: { Label("Settings", systemImage: "gearshape") }
                     }
                 }
         }
-        .task { await model.start() }
         .onReceive(ticker) { _ in Task { await model.refresh() } }
         .alert("Add an account", isPresented: $importing) {
+            // The key URI holds a secret: no autocorrection, no capitalisation, no suggestions learnt from it.
             TextField("Paste an otpauth:// link", text: $importText)
+                .autocorrectionDisabled()
+                .textInputAutocapitalization(.never)
+                .keyboardType(.URL)
             Button("Add") { Task { await model.importUri(importText); importText = "" } }
             Button("Cancel", role: .cancel) {}
         }
         .alert("Settings", isPresented: $settings) {
-            TextField("Clock correction (seconds)", text: $offsetText).keyboardType(.numbersAndPunctuation)
-            Button("Save") { if let s = Int64(offsetText) { Task { await model.setClockOffset(s) } } }
+            TextField("Clock correction (seconds)", text: $offsetText)
+                .keyboardType(.numbersAndPunctuation)
+                .autocorrectionDisabled()
+            Button("Save") { if let s = Int64(offsetText.trimmingCharacters(in: .whitespaces)) { Task { await model.setClockOffset(s) } } }
+            Button("Set from the service") { Task { await model.syncClock() } }
             Button("Cancel", role: .cancel) {}
-        } message: { Text("Negative when this phone's clock is fast") }
+        } message: {
+            Text(clockDescription + "\n" + String(localized: "Negative when this phone's clock is fast"))
+        }
         .alert("Delete this token?", isPresented: Binding(get: { confirmDelete != nil }, set: { if !$0 { confirmDelete = nil } }), presenting: confirmDelete) { card in
             Button("Delete", role: .destructive) { Task { await model.delete(card) } }
             Button("Cancel", role: .cancel) {}
         } message: { card in
-            Text("Token \(card.token.displaySerial) cannot be recovered once deleted. Stop it in your bank's internet banking first; otherwise the branch must re-issue before you can register a new token.")
+            Text(verbatim: HelpContent.deleteWarning(card.token.displaySerial, start.config.names))
         }
         .alert("Issue a new token?", isPresented: Binding(get: { confirmReissue != nil }, set: { if !$0 { confirmReissue = nil } }), presenting: confirmReissue) { card in
             Button("Issue a new token", role: .destructive) { Task { await model.reissue(card) } }
             Button("Cancel", role: .cancel) {}
         } message: { card in
-            Text("Token \(card.token.displaySerial) is replaced by a new serial number. Your bank must be told: register the new serial, or the branch must re-issue.")
+            Text(verbatim: HelpContent.reissueWarning(card.token.displaySerial, start.config.names))
         }
+    }
+
+    /// The clock offset as it stands and where it came from.
+    private var clockDescription: String {
+        guard let clock = start.clock else { return "" }
+        let source: String
+        switch clock {
+        case .synced: source = String(localized: "Set from the token service's time")
+        case let .notSynced(_, detail): source = String(localized: "Not set from the service: \(detail)")
+        case .manual: source = String(localized: "Set by hand")
+        }
+        return String(localized: "Clock correction: \(clock.offsetSeconds) s") + "\n" + source
     }
 
     @ViewBuilder private var content: some View {
@@ -56,7 +82,7 @@ struct ContentView: View {
         case let .unreadable(detail):
             VStack(alignment: .leading, spacing: 12) {
                 Text("The token store cannot be read").font(.title2)
-                Text("Your tokens were left untouched. Do not delete the app: contact your bank or reinstall only after it has re-issued your token.")
+                Text("Your tokens were left untouched. Do not delete the app: contact \(start.config.names.bank), and reinstall only after \(start.config.names.branch) has re-issued your token.")
                 Text(detail).font(.footnote).foregroundStyle(.secondary)
             }.padding()
         case .ready:
@@ -108,7 +134,7 @@ private struct TokenCardView: View {
                     }
                     .frame(width: 48, height: 48)
                     .accessibilityElement()
-                    .accessibilityLabel("\(left) seconds left")
+                    .accessibilityLabel("\(Int(left)) seconds left")
                 }
                 Text("Next: \(code.groupedNextValue)").font(.callout).foregroundStyle(.secondary)
             } else {

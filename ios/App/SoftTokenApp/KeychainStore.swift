@@ -52,4 +52,14 @@ final class KeychainStore: SecureStore, @unchecked Sendable {
             throw HostError.Failed(reason: "Keychain delete failed (\(status))")
         }
     }
+
+    /// Deletes every item of the app's service: what a previous installation left (Keychain
+    /// items survive deleting the app), before this installation's first token (T5).
+    func clearAll() throws {
+        let status = SecItemDelete([kSecClass as String: kSecClassGenericPassword,
+                                    kSecAttrService as String: service] as CFDictionary)
+        guard status == errSecSuccess || status == errSecItemNotFound else {
+            throw HostError.Failed(reason: "Keychain clear failed (\(status))")
+        }
+    }
 }

@@ -4,6 +4,7 @@ import UIKit
 import UniformTypeIdentifiers
 
 /// The screen's state: the tokens with their codes, or why the store cannot be read.
+/// The vault comes from the start (`StartModel`), which provisioned it from the service.
 @MainActor
 final class TokenModel: ObservableObject {
     enum Phase { case loading, ready, unreadable(String) }
@@ -18,23 +19,17 @@ final class TokenModel: ObservableObject {
     @Published private(set) var cards: [Card] = []
     @Published var message: String?
     private var vault: TokenVault?
+    private var start: StartModel?
 
-    /// Opens the vault in the Keychain; on first start issues the token (T2).
-    func start() async {
-        do {
-            let vault = try TokenVault.withPrefix(store: KeychainStore(), clock: nil, prefix: "SSTI")
-            self.vault = vault
-            if !vault.tokens().contains(where: \.issuedHere) {
-                let token = try vault.issue()
-                message = String(localized: "Your token \(token.displaySerial) is ready. Register it with your bank.")
-            }
-            phase = .ready
-            await refresh()
-        } catch let error as SoftTokenError {
-            phase = .unreadable(error.message)
-        } catch {
-            phase = .unreadable(error.localizedDescription)
+    /// Shows the vault the start opened; `provisioned` is the token the service issued on this start (T2).
+    func start(vault: TokenVault, start: StartModel) async {
+        self.vault = vault
+        self.start = start
+        if let token = start.provisioned {
+            message = String(localized: "Your token \(token.displaySerial) is ready. Register it with \(start.config.names.bank).")
         }
+        phase = .ready
+        await refresh()
     }
 
     /// Recomputes the codes (once a second): the whole screen from the core in one call, at one moment of
@@ -57,9 +52,9 @@ final class TokenModel: ObservableObject {
         message = String(localized: "Security code copied; it is cleared from the clipboard in 60 seconds")
     }
 
-    /// Copies the serial for the bank's form (T4): not secret.
+    /// Copies the serial for the bank's form (T4) without spaces: a 12-character field would cut the grouped form. Not secret.
     func copySerial(_ card: Card) {
-        UIPasteboard.general.string = card.token.displaySerial
+        UIPasteboard.general.string = card.token.serial
         message = String(localized: "Serial number copied")
     }
 
@@ -73,23 +68,46 @@ final class TokenModel: ObservableObject {
         return String(localized: "Deleted \(gone.displaySerial)")
     } }
 
-    func reissue(_ card: Card) async { await act { vault in
-        let renewed = try vault.reissue(serial: card.token.serial)
-        return String(localized: "Your new token is \(renewed.displaySerial). Register it with your bank.")
-    } }
+    /// A new token from the service in place of this one (the old one stays if the service cannot be reached).
+    func reissue(_ card: Card) async {
+        guard let start else { return }
+        let bank = start.config.names.bank
+        let startup = start.startup
+        let serial = card.token.serial
+        await act { _ in
+            let renewed = try startup.reissue(serial: serial)
+            return String(localized: "Your new token is \(renewed.displaySerial). Register it with \(bank).")
+        }
+    }
 
-    func setClockOffset(_ seconds: Int64) async { await act { vault in
-        try vault.setClockOffset(seconds: seconds)
-        return String(localized: "Clock correction set to \(seconds) s")
-    } }
+    func setClockOffset(_ seconds: Int64) async {
+        await act { vault in
+            try vault.setClockOffset(seconds: seconds)
+            return String(localized: "Clock correction set to \(seconds) s")
+        }
+        start?.clock = .manual(vault?.clockOffset() ?? seconds)
+    }
 
-    private func act(_ action: (TokenVault) throws -> String) async {
+    /// Re-reads the service's time (settings).
+    func syncClock() async {
+        guard let status = await start?.syncClock() else { return }
+        switch status {
+        case let .notSynced(_, detail): message = String(localized: "Could not read the token service's time: \(detail)")
+        default: message = String(localized: "Clock correction set from the token service: \(status.offsetSeconds) s")
+        }
+        await refresh()
+    }
+
+    /// Runs the store or network work off the main thread, then shows its message.
+    private func act(_ action: @escaping @Sendable (TokenVault) throws -> String) async {
         guard let vault else { return }
-        do {
-            message = try action(vault)
-        } catch let error as SoftTokenError {
+        let result = await Task.detached(priority: .userInitiated) { Result { try action(vault) } }.value
+        switch result {
+        case let .success(text):
+            message = text
+        case let .failure(error as SoftTokenError):
             message = String(localized: "That did not work: \(error.message)")
-        } catch {
+        case let .failure(error):
             message = String(localized: "That did not work: \(error.localizedDescription)")
         }
         await refresh()

@@ -10,7 +10,8 @@ public extension SoftTokenError {
         case let .InvalidSecret(message), let .InvalidSerial(message), let .InvalidUri(message),
              let .InvalidParameter(message), let .NotFound(message), let .AlreadyPresent(message),
              let .NotAllowed(message), let .Store(message), let .CorruptStore(message),
-             let .Clock(message), let .Random(message):
+             let .Clock(message), let .Random(message), let .Offline(message), let .RateLimited(message),
+             let .BadResponse(message), let .ServiceRefused(message):
             return message
         }
     }

@@ -1,5 +1,6 @@
 package dev.softtoken.app
 
+import android.os.Build
 import android.security.keystore.KeyGenParameterSpec
 import android.security.keystore.KeyProperties
 import dev.softtoken.app.core.RecordCipher
@@ -9,7 +10,11 @@ import javax.crypto.KeyGenerator
 import javax.crypto.SecretKey
 import javax.crypto.spec.GCMParameterSpec
 
-/** AES-256-GCM with a non-exportable key generated in the Android Keystore; the Keystore picks a fresh IV per record. */
+/**
+ * AES-256-GCM with a non-exportable key generated in the Android Keystore; the
+ * Keystore picks a fresh IV per record. From Android 9 (API 28) the key is usable
+ * only while the device is unlocked, so a locked phone's store cannot be opened.
+ */
 class KeystoreCipher(private val alias: String = "softtoken.vault.key") : RecordCipher {
     private val keyStore = KeyStore.getInstance("AndroidKeyStore").apply { load(null) }
 
@@ -17,14 +22,13 @@ class KeystoreCipher(private val alias: String = "softtoken.vault.key") : Record
         (keyStore.getEntry(alias, null) as? KeyStore.SecretKeyEntry)?.secretKey ?: KeyGenerator
             .getInstance(KeyProperties.KEY_ALGORITHM_AES, "AndroidKeyStore")
             .apply {
-                init(
-                    KeyGenParameterSpec.Builder(alias, KeyProperties.PURPOSE_ENCRYPT or KeyProperties.PURPOSE_DECRYPT)
-                        .setBlockModes(KeyProperties.BLOCK_MODE_GCM)
-                        .setEncryptionPaddings(KeyProperties.ENCRYPTION_PADDING_NONE)
-                        .setKeySize(256)
-                        .setRandomizedEncryptionRequired(true)
-                        .build(),
-                )
+                val spec = KeyGenParameterSpec.Builder(alias, KeyProperties.PURPOSE_ENCRYPT or KeyProperties.PURPOSE_DECRYPT)
+                    .setBlockModes(KeyProperties.BLOCK_MODE_GCM)
+                    .setEncryptionPaddings(KeyProperties.ENCRYPTION_PADDING_NONE)
+                    .setKeySize(256)
+                    .setRandomizedEncryptionRequired(true)
+                if (Build.VERSION.SDK_INT >= Build.VERSION_CODES.P) spec.setUnlockedDeviceRequired(true)
+                init(spec.build())
             }
             .generateKey()
 
@@ -40,5 +44,10 @@ class KeystoreCipher(private val alias: String = "softtoken.vault.key") : Record
         cipher.init(Cipher.DECRYPT_MODE, key(), GCMParameterSpec(128, sealed.iv))
         cipher.updateAAD(associated)
         return cipher.doFinal(sealed.ciphertext)
+    }
+
+    /** Deletes the key (a previous installation's leftovers, before the first token): records sealed with it can no longer be opened. */
+    fun deleteKey() {
+        if (keyStore.containsAlias(alias)) keyStore.deleteEntry(alias)
     }
 }

@@ -1,6 +1,7 @@
 package dev.softtoken.app.core
 
 import dev.softtoken.SoftTokenException
+import dev.softtoken.TokenInfo
 import dev.softtoken.TokenVault
 import dev.softtoken.TokenCard as CoreCard
 
@@ -42,27 +43,27 @@ data class Message(val kind: Kind, val detail: String = "") {
 data class ClipRequest(val text: String, val sensitive: Boolean = true, val clearAfterMillis: Long = 60_000)
 
 /**
- * The token screen's logic, free of Android: it opens the vault, issues the first
- * token, keeps codes current, and turns every error into a state or a message,
- * never a crash and never a silent reset. The Compose screen only draws [state];
- * the codes, titles and countdowns come from the core (`TokenVault.cards`), which
- * reads the vault's own clock with its offset.
+ * The token screen's logic, free of Android: it shows the vault the start opened
+ * (and provisioned from the service, see [Startup]), keeps codes current, and turns
+ * every error into a state or a message, never a crash and never a silent reset.
+ * The Compose screen only draws [state]; the codes, titles and countdowns come from
+ * the core (`TokenVault.cards`), which reads the vault's own clock with its offset.
  */
-class TokenScreenModel(private val openVault: () -> TokenVault) {
+class TokenScreenModel(
+    private val openVault: () -> TokenVault,
+    /** A new token from the service in place of the one with this serial (re-issue, T5); [Startup.reissue] in the app. */
+    private val renew: (String) -> TokenInfo,
+) {
     var state: ScreenState = ScreenState.Loading
         private set
     private var vault: TokenVault? = null
 
-    /** Opens the vault; on first start issues the token (T2). */
+    /** Opens the vault. The token itself comes from the service at the app's start, never from the phone. */
     fun start(): ScreenState {
         state = try {
             val v = openVault()
             vault = v
-            var message: Message? = null
-            if (v.tokens().none { it.issuedHere }) {
-                message = Message(Message.Kind.ISSUED, v.issue().displaySerial)
-            }
-            ScreenState.Ready(cards(v), message)
+            ScreenState.Ready(cards(v))
         } catch (e: SoftTokenException.CorruptStore) {
             ScreenState.Unreadable(e.message ?: "")
         } catch (e: SoftTokenException.Store) {
@@ -96,10 +97,13 @@ class TokenScreenModel(private val openVault: () -> TokenVault) {
         }
     }
 
-    /** The serial as the bank's form wants it (T4): not secret, so not marked sensitive, never cleared. */
+    /**
+     * The serial as the bank's form wants it (T4): without the spaces of the grouped
+     * form, which a 12-character field would cut. Not secret, so not marked sensitive, never cleared.
+     */
     fun copySerial(serial: String): ClipRequest? =
         (state as? ScreenState.Ready)?.cards?.firstOrNull { it.serial == serial }?.let {
-            ClipRequest(it.displaySerial, sensitive = false, clearAfterMillis = 0)
+            ClipRequest(it.serial, sensitive = false, clearAfterMillis = 0)
         }
 
     /** Imports a pasted or scanned key URI. */
@@ -111,8 +115,8 @@ class TokenScreenModel(private val openVault: () -> TokenVault) {
     /** Deletes a token (after the UI's confirmation that the bank must be told). */
     fun delete(serial: String): ScreenState = act { v -> Message(Message.Kind.DELETED, v.delete(serial).displaySerial) }
 
-    /** Replaces the issued token with a new serial (T5); the UI confirms first. */
-    fun reissue(serial: String): ScreenState = act { v -> Message(Message.Kind.REISSUED, v.reissue(serial).displaySerial) }
+    /** Replaces the bank's token with a new one from the service (T5); the UI confirms first, and the old one stays if that fails. */
+    fun reissue(serial: String): ScreenState = act { _ -> Message(Message.Kind.REISSUED, renew(serial).displaySerial) }
 
     /** Sets the clock offset from the settings screen. */
     fun setClockOffset(seconds: Long): ScreenState = act { v ->
@@ -129,6 +133,8 @@ class TokenScreenModel(private val openVault: () -> TokenVault) {
         } catch (e: SoftTokenException.InvalidSecret) {
             Message(Message.Kind.IMPORT_FAILED, e.message ?: "")
         } catch (e: SoftTokenException) {
+            Message(Message.Kind.FAILED, e.message ?: "")
+        } catch (e: IllegalArgumentException) {
             Message(Message.Kind.FAILED, e.message ?: "")
         }
         state = ScreenState.Ready(cards(v), message)
