@@ -76,7 +76,6 @@ pub fn origin_text(origin: Origin) -> &'static str {
         Origin::Issued => "issued here",
         Origin::Service => "from the token service",
         Origin::Imported => "imported",
-        Origin::Service => "from the token service",
     }
 }
 
