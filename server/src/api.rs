@@ -114,7 +114,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// A JSON body parsed strictly: malformed JSON, wrong types and unknown fields are a 400 with serde's message.
+/// A JSON body parsed strictly (an empty body reads as `{}`): malformed JSON, wrong types and unknown fields are a 400 with serde's message.
 #[derive(Debug)]
 pub struct StrictJson<T>(pub T);
 
@@ -219,8 +219,13 @@ pub struct ExchangeRequest {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BranchRequest {
-    /// The staff member acting, recorded in the audit log.
+    /// The staff member acting, recorded in the audit log: 1 to 100 characters without control characters; absent or null for none.
     #[serde(default)]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$"
+    )]
     pub staff: Option<String>,
 }
 
@@ -298,11 +303,15 @@ fn outcome_body(state: &AppState, event: Event, reply: Reply) -> Json<OutcomeBod
     })
 }
 
+/// Whether `value` is 1 to `max` characters without control characters: the
+/// rule the document states as `minLength: 1`, `maxLength: max` and
+/// `pattern: ^[^\u0000-\u001F\u007F-\u009F]+$` (Unicode `Cc` is exactly those ranges).
+fn within(value: &str, max: usize) -> bool {
+    !value.is_empty() && value.chars().count() <= max && !value.chars().any(char::is_control)
+}
+
 fn checked_contract(contract: &str) -> Result<&str, ApiError> {
-    if contract.is_empty()
-        || contract.chars().count() > 128
-        || contract.chars().any(char::is_control)
-    {
+    if !within(contract, 128) {
         return Err(ApiError::bad_request(
             "a contract is 1 to 128 characters without control characters",
         ));
@@ -365,13 +374,13 @@ fn client_address(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> Ip
 // ---- handlers ----
 
 /// Issues a token to an app.
-#[utoipa::path(post, path = "/v1/tokens", request_body(content = IssueRequest, description = "optional"),
-    responses((status = 201, body = IssuedToken), (status = 400, body = ErrorBody), (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/tokens", request_body(content = Option<IssueRequest>, description = "optional"),
+    responses((status = 201, body = IssuedToken), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody), (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn issue_token(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    StrictJson(request): StrictJson<IssueRequest>,
+    StrictJson(request): StrictJson<Option<IssueRequest>>,
 ) -> Result<Response, ApiError> {
     let addr = client_address(&state, &headers, peer);
     if let Err(wait) = state.limiter.take(addr) {
@@ -381,7 +390,11 @@ async fn issue_token(
         )
         .retry(wait));
     }
-    let prefix = match request.platform.unwrap_or(Platform::Desktop) {
+    let prefix = match request
+        .unwrap_or_default()
+        .platform
+        .unwrap_or(Platform::Desktop)
+    {
         Platform::Android => Prefix::ANDROID,
         Platform::Ios => Prefix::IOS,
         Platform::Desktop => Prefix::DESKTOP,
@@ -409,8 +422,8 @@ async fn time(State(state): State<AppState>) -> Json<ServerTime> {
 
 /// B1: registers a token to the contract.
 #[utoipa::path(post, path = "/v1/contracts/{contract}/register", request_body = RegisterRequest,
-    params(("contract" = String, Path, description = "the bank's customer ID")), security(("bank_key" = [])),
-    responses((status = 200, body = OutcomeBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)))]
+    params(("contract" = String, Path, description = "the bank's customer ID: 1 to 128 characters without control characters", min_length = 1, max_length = 128, pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$")), security(("bank_key" = [])),
+    responses((status = 200, body = OutcomeBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn register(
     State(state): State<AppState>,
     Path(contract): Path<String>,
@@ -433,8 +446,8 @@ async fn register(
 
 /// B2: logs in with the current code.
 #[utoipa::path(post, path = "/v1/contracts/{contract}/login", request_body = CodeRequest,
-    params(("contract" = String, Path, description = "the bank's customer ID")), security(("bank_key" = [])),
-    responses((status = 200, body = OutcomeBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)))]
+    params(("contract" = String, Path, description = "the bank's customer ID: 1 to 128 characters without control characters", min_length = 1, max_length = 128, pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$")), security(("bank_key" = [])),
+    responses((status = 200, body = OutcomeBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn login(
     State(state): State<AppState>,
     Path(contract): Path<String>,
@@ -452,8 +465,8 @@ async fn login(
 
 /// B3: the customer stops the token with a current code.
 #[utoipa::path(post, path = "/v1/contracts/{contract}/stop", request_body = CodeRequest,
-    params(("contract" = String, Path, description = "the bank's customer ID")), security(("bank_key" = [])),
-    responses((status = 200, body = OutcomeBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)))]
+    params(("contract" = String, Path, description = "the bank's customer ID: 1 to 128 characters without control characters", min_length = 1, max_length = 128, pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$")), security(("bank_key" = [])),
+    responses((status = 200, body = OutcomeBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn stop(
     State(state): State<AppState>,
     Path(contract): Path<String>,
@@ -471,8 +484,8 @@ async fn stop(
 
 /// B6: moves the contract to a new token.
 #[utoipa::path(post, path = "/v1/contracts/{contract}/exchange", request_body = ExchangeRequest,
-    params(("contract" = String, Path, description = "the bank's customer ID")), security(("bank_key" = [])),
-    responses((status = 200, body = OutcomeBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)))]
+    params(("contract" = String, Path, description = "the bank's customer ID: 1 to 128 characters without control characters", min_length = 1, max_length = 128, pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$")), security(("bank_key" = [])),
+    responses((status = 200, body = OutcomeBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn exchange(
     State(state): State<AppState>,
     Path(contract): Path<String>,
@@ -496,8 +509,8 @@ async fn exchange(
 
 /// Where a contract stands.
 #[utoipa::path(get, path = "/v1/contracts/{contract}",
-    params(("contract" = String, Path, description = "the bank's customer ID")), security(("bank_key" = [])),
-    responses((status = 200, body = StatusBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+    params(("contract" = String, Path, description = "the bank's customer ID: 1 to 128 characters without control characters", min_length = 1, max_length = 128, pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$")), security(("bank_key" = [])),
+    responses((status = 200, body = StatusBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn status(
     State(state): State<AppState>,
     Path(contract): Path<String>,
@@ -524,83 +537,84 @@ async fn branch_action(
     state: AppState,
     contract: String,
     headers: HeaderMap,
-    request: BranchRequest,
+    request: Option<BranchRequest>,
     event: Event,
 ) -> Result<Json<OutcomeBody>, ApiError> {
     let bank = authenticate(&state, &headers, Role::Branch).await?;
     let contract = checked_contract(&contract)?;
+    let request = request.unwrap_or_default();
+    if let Some(s) = request.staff.as_deref() {
+        if !within(s, 100) {
+            return Err(ApiError::bad_request(
+                "staff is a name of 1 to 100 characters without control characters",
+            ));
+        }
+    }
     let staff = request
         .staff
         .as_deref()
         .map(str::trim)
         .filter(|s| !s.is_empty());
-    if let Some(s) = staff {
-        if s.chars().count() > 100 || s.chars().any(char::is_control) {
-            return Err(ApiError::bad_request(
-                "staff is a name of 1 to 100 printable characters",
-            ));
-        }
-    }
     let reply = state.store.admin(bank, contract, event, staff).await?;
     Ok(outcome_body(&state, event, reply))
 }
 
 /// B4 (branch): unlocks a locked contract.
-#[utoipa::path(post, path = "/v1/contracts/{contract}/unlock", request_body(content = BranchRequest, description = "optional"),
-    params(("contract" = String, Path, description = "the bank's customer ID")), security(("branch_key" = [])),
-    responses((status = 200, body = OutcomeBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/contracts/{contract}/unlock", request_body(content = Option<BranchRequest>, description = "optional"),
+    params(("contract" = String, Path, description = "the bank's customer ID: 1 to 128 characters without control characters", min_length = 1, max_length = 128, pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$")), security(("branch_key" = [])),
+    responses((status = 200, body = OutcomeBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn unlock(
     State(state): State<AppState>,
     Path(contract): Path<String>,
     headers: HeaderMap,
-    StrictJson(r): StrictJson<BranchRequest>,
+    StrictJson(r): StrictJson<Option<BranchRequest>>,
 ) -> Result<Json<OutcomeBody>, ApiError> {
     branch_action(state, contract, headers, r, Event::Unlock).await
 }
 
 /// B5, B7 (branch): removes the contract's token for re-issue.
-#[utoipa::path(post, path = "/v1/contracts/{contract}/unbind", request_body(content = BranchRequest, description = "optional"),
-    params(("contract" = String, Path, description = "the bank's customer ID")), security(("branch_key" = [])),
-    responses((status = 200, body = OutcomeBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/contracts/{contract}/unbind", request_body(content = Option<BranchRequest>, description = "optional"),
+    params(("contract" = String, Path, description = "the bank's customer ID: 1 to 128 characters without control characters", min_length = 1, max_length = 128, pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$")), security(("branch_key" = [])),
+    responses((status = 200, body = OutcomeBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn unbind(
     State(state): State<AppState>,
     Path(contract): Path<String>,
     headers: HeaderMap,
-    StrictJson(r): StrictJson<BranchRequest>,
+    StrictJson(r): StrictJson<Option<BranchRequest>>,
 ) -> Result<Json<OutcomeBody>, ApiError> {
     branch_action(state, contract, headers, r, Event::Unbind).await
 }
 
 /// B9 (branch): suspends the contract at once.
-#[utoipa::path(post, path = "/v1/contracts/{contract}/suspend", request_body(content = BranchRequest, description = "optional"),
-    params(("contract" = String, Path, description = "the bank's customer ID")), security(("branch_key" = [])),
-    responses((status = 200, body = OutcomeBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/contracts/{contract}/suspend", request_body(content = Option<BranchRequest>, description = "optional"),
+    params(("contract" = String, Path, description = "the bank's customer ID: 1 to 128 characters without control characters", min_length = 1, max_length = 128, pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$")), security(("branch_key" = [])),
+    responses((status = 200, body = OutcomeBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn suspend(
     State(state): State<AppState>,
     Path(contract): Path<String>,
     headers: HeaderMap,
-    StrictJson(r): StrictJson<BranchRequest>,
+    StrictJson(r): StrictJson<Option<BranchRequest>>,
 ) -> Result<Json<OutcomeBody>, ApiError> {
     branch_action(state, contract, headers, r, Event::Suspend).await
 }
 
 /// B9 (branch): resumes a suspended contract.
-#[utoipa::path(post, path = "/v1/contracts/{contract}/resume", request_body(content = BranchRequest, description = "optional"),
-    params(("contract" = String, Path, description = "the bank's customer ID")), security(("branch_key" = [])),
-    responses((status = 200, body = OutcomeBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/contracts/{contract}/resume", request_body(content = Option<BranchRequest>, description = "optional"),
+    params(("contract" = String, Path, description = "the bank's customer ID: 1 to 128 characters without control characters", min_length = 1, max_length = 128, pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$")), security(("branch_key" = [])),
+    responses((status = 200, body = OutcomeBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn resume(
     State(state): State<AppState>,
     Path(contract): Path<String>,
     headers: HeaderMap,
-    StrictJson(r): StrictJson<BranchRequest>,
+    StrictJson(r): StrictJson<Option<BranchRequest>>,
 ) -> Result<Json<OutcomeBody>, ApiError> {
     branch_action(state, contract, headers, r, Event::Resume).await
 }
 
 /// The contract's audit history (branch).
 #[utoipa::path(get, path = "/v1/contracts/{contract}/audit",
-    params(("contract" = String, Path, description = "the bank's customer ID")), security(("branch_key" = [])),
-    responses((status = 200, body = AuditBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+    params(("contract" = String, Path, description = "the bank's customer ID: 1 to 128 characters without control characters", min_length = 1, max_length = 128, pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$")), security(("branch_key" = [])),
+    responses((status = 200, body = AuditBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn audit(
     State(state): State<AppState>,
     Path(contract): Path<String>,
@@ -770,4 +784,47 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         ))
         .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The control characters the document's patterns exclude.
+    fn excluded(c: char) -> bool {
+        matches!(c, '\u{0}'..='\u{1F}' | '\u{7F}'..='\u{9F}')
+    }
+
+    #[test]
+    fn the_documents_pattern_excludes_exactly_the_characters_the_server_refuses() {
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            assert_eq!(c.is_control(), excluded(c), "{:?}", c);
+        }
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let contract = &doc["paths"]["/v1/contracts/{contract}"]["get"]["parameters"][0]["schema"];
+        let staff = &doc["components"]["schemas"]["BranchRequest"]["properties"]["staff"];
+        for (schema, max) in [(contract, 128), (staff, 100)] {
+            assert_eq!(
+                schema["pattern"], r"^[^\u0000-\u001F\u007F-\u009F]+$",
+                "{schema}"
+            );
+            assert_eq!(schema["minLength"], 1, "{schema}");
+            assert_eq!(schema["maxLength"], max, "{schema}");
+            assert!(within(&"x".repeat(max), max));
+            assert!(!within(&"x".repeat(max + 1), max));
+            assert!(!within("", max));
+            assert!(!within("a\u{85}b", max));
+        }
+    }
+
+    #[test]
+    fn optional_bodies_are_not_required_in_the_document() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        for path in ["/v1/tokens", "/v1/contracts/{contract}/unlock"] {
+            let body = &doc["paths"][path]["post"]["requestBody"];
+            assert_ne!(body["required"], true, "{path}: {body}");
+        }
+        let register = &doc["paths"]["/v1/contracts/{contract}/register"]["post"]["requestBody"];
+        assert_eq!(register["required"], true, "{register}");
+    }
 }

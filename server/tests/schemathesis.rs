@@ -94,8 +94,11 @@ fn schemathesis_finds_nothing_against_openapi_json() {
         "--request-timeout",
         "10",
         "--no-color",
+        // One worker: with two threads, CPython before 3.11.8 / 3.12.2 (3.11.7 here) raises
+        // "AST constructor recursion depth mismatch" inside hypothesis during the coverage
+        // phase (python/cpython#106905, a thread-safety bug), which aborts that phase.
         "--workers",
-        "2",
+        "1",
     ];
     let mut failures = Vec::new();
     for (name, header, filter) in [
