@@ -259,7 +259,7 @@ async fn registered(s: &Server, contract: &str) -> Token {
 async fn lock(s: &Server, contract: &str, token: &Token) {
     for _ in 0..10 {
         assert_eq!(
-            s.login(contract, &token.wrong_at(s.now())).await,
+            s.login(contract, &token.wrong_at(s.now(), 0)).await,
             "wrong_code"
         );
     }

@@ -112,7 +112,7 @@ both!(
         let token = s.issue().await;
         s.register("c", &token).await;
         s.next_step();
-        let wrong = token.wrong_at(s.now());
+        let wrong = token.wrong_at(s.now(), 0);
         for left in (0..10).rev() {
             let answer = s.op(&s.bank, "c", "login", json!({"code": wrong})).await;
             assert_eq!(outcome(&answer), "wrong_code");
@@ -192,7 +192,7 @@ both!(
         s.next_step();
         let now = s.now();
         let wrong_new = s
-        .op(&s.bank, "c", "exchange", json!({"old_code": old.code_at(now), "new_serial": new.serial, "new_code": new.wrong_at(now)}))
+        .op(&s.bank, "c", "exchange", json!({"old_code": old.code_at(now), "new_serial": new.serial, "new_code": new.wrong_at(now, 0)}))
         .await;
         assert_eq!(
             (outcome(&wrong_new), wrong_new["attempts_left"].as_u64()),

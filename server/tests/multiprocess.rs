@@ -1,9 +1,10 @@
 //! Two `softtoken-server` processes on one PostgreSQL database: acceptance and
 //! lockout are decided in the database, so they hold across processes.
 
-mod process;
+mod common;
 
-use process::{data_dir, now, outcome, wait_for_room, Api, PgDatabase, Place};
+use common::process::{data_dir, now, wait_for_room, Api, Place};
+use common::{outcome, PgDatabase};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -13,7 +14,7 @@ const ROUNDS: usize = 3;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_processes_one_postgres_accept_once_and_lock_at_exactly_ten() {
-    let Some(db) = PgDatabase::create(&process::postgres_admin_url()).await else {
+    let Some(db) = PgDatabase::create(&common::postgres_url()).await else {
         return;
     };
     let dir = data_dir();

@@ -3,9 +3,10 @@
 //! server): the service answers 503 with a message while it is down, writes
 //! nothing by halves, and recovers by itself.
 
-mod process;
+mod common;
 
-use process::{data_dir, now, outcome, wait_for_room, Api, Place, Token};
+use common::process::{self, data_dir, now, wait_for_room, Api, Place};
+use common::{outcome, Token};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -89,7 +90,7 @@ impl Cluster {
     /// Creates and starts a cluster, or `None` (skipped loudly outside CI) without PostgreSQL's programs.
     fn create() -> Option<Self> {
         let Some(bin) = postgres_bin() else {
-            return process::unavailable(
+            return common::unavailable(
                 "PostgreSQL's server programs (initdb, pg_ctl under /usr/lib/postgresql/*/bin) are not installed",
             );
         };

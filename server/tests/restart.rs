@@ -2,9 +2,10 @@
 //! and PostgreSQL): nothing acknowledged is lost, nothing accepted is accepted
 //! again.
 
-mod process;
+mod common;
 
-use process::{data_dir, now, outcome, wait_for_room, Api, PgDatabase, Place, Token};
+use common::process::{data_dir, now, wait_for_room, Api, Place};
+use common::{outcome, PgDatabase, Token};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -348,7 +349,7 @@ async fn kill_9_during_load_then_restart_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn kill_9_during_load_then_restart_postgres() {
-    let Some(db) = PgDatabase::create(&process::postgres_admin_url()).await else {
+    let Some(db) = PgDatabase::create(&common::postgres_url()).await else {
         return;
     };
     let dir = data_dir();

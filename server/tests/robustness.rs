@@ -169,7 +169,7 @@ both!(
         let token = s.issue().await;
         s.register("c", &token).await;
         s.next_step();
-        let wrong = token.wrong_at(s.now());
+        let wrong = token.wrong_at(s.now(), 0);
         let tasks: Vec<_> = (0..40)
             .map(|_| {
                 let (s, wrong) = (s.clone(), wrong.clone());
@@ -278,7 +278,7 @@ async fn the_lockout_threshold_is_configurable() {
     let token = s.issue().await;
     s.register("c", &token).await;
     s.next_step();
-    let wrong = token.wrong_at(s.now());
+    let wrong = token.wrong_at(s.now(), 0);
     for _ in 0..3 {
         assert_eq!(s.login("c", &wrong).await, "wrong_code");
     }

@@ -4,9 +4,9 @@
 //! taken), once with the bank key on the bank's and the public routes, once
 //! with the branch key on the branch's routes.
 
-mod process;
+mod common;
 
-use process::{data_dir, Place};
+use common::process::{data_dir, Place};
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -69,7 +69,7 @@ fn run(st: &str, args: &[&str], dir: &std::path::Path, name: &str) -> (bool, Str
 #[test]
 fn schemathesis_finds_nothing_against_openapi_json() {
     let Some(st) = schemathesis() else {
-        process::unavailable::<()>(
+        common::unavailable::<()>(
             "schemathesis (`st`) is not installed: pip install schemathesis (scripts/setup.sh does)",
         );
         return;

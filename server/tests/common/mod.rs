@@ -1,7 +1,12 @@
-//! The token service over real HTTP on 127.0.0.1, on SQLite (a temp dir) or
-//! PostgreSQL (a database of its own per test, dropped afterwards), with a
-//! manual clock so tests can move time.
+//! What the service's tests share: the CI-vs-skip rule for a missing
+//! PostgreSQL, a PostgreSQL database of the test's own (dropped afterwards),
+//! tokens as the app gets them, and the service run in-process over real HTTP
+//! on 127.0.0.1 on SQLite (a temp dir) or PostgreSQL with a manual clock so
+//! tests can move time. [`process`] runs the real binary as separate processes.
+//! Each test binary uses only some of this.
 #![allow(dead_code)]
+
+pub mod process;
 
 use serde_json::{json, Value};
 use softtoken_core::{Algorithm, Digits, ManualClock, Policy, Secret, Totp};
@@ -9,6 +14,7 @@ use softtoken_server::crypto::MasterKeys;
 use softtoken_server::{app, IssueLimits, Limits, Store};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// 2023-11-14 22:13:30 UTC, at the start of a 30-second step.
 pub const START: u64 = 1_700_000_010;
@@ -22,10 +28,87 @@ pub enum Db {
     Postgres,
 }
 
-/// Drops the test's PostgreSQL database when the test ends (even by a panic).
-struct PgDatabase {
+/// Whether this runs in CI, where a missing PostgreSQL fails instead of skipping.
+pub fn in_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty())
+}
+
+/// Fails in CI, skips loudly elsewhere: returns `None` so the test can `return`.
+pub fn unavailable<T>(what: &str) -> Option<T> {
+    if in_ci() {
+        panic!("{what} (CI is set: this test must run)");
+    }
+    eprintln!("\n!!!!! SKIPPED: {what}; set DATABASE_URL or run scripts/setup.sh !!!!!\n");
+    None
+}
+
+/// The PostgreSQL server for tests: DATABASE_URL or the machine's on 127.0.0.1:5432.
+pub fn postgres_url() -> String {
+    std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|u| u.starts_with("postgres"))
+        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// `url` with its database name replaced by `name`.
+pub fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let after_scheme = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[after_scheme..].find('/') {
+        Some(i) => &base[..after_scheme + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A PostgreSQL database of the test's own, dropped (with FORCE) when this is
+/// dropped, even by a panic.
+pub struct PgDatabase {
     admin_url: String,
-    name: String,
+    /// The database's name.
+    pub name: String,
+    /// The database's URL.
+    pub url: String,
+}
+
+impl PgDatabase {
+    /// Creates a fresh, uniquely named database on `admin_url`'s server, or
+    /// `None` when it is unreachable (outside CI; see [`unavailable`]).
+    pub async fn create(admin_url: &str) -> Option<Self> {
+        use sqlx::Connection;
+        let mut admin = match sqlx::PgConnection::connect(admin_url).await {
+            Ok(c) => c,
+            Err(e) => {
+                return unavailable(&format!("PostgreSQL at {admin_url} is unreachable: {e}"))
+            }
+        };
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let name = format!(
+            "softtoken_test_{}_{}_{nanos}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .expect("create the test database");
+        Some(Self {
+            url: with_database(admin_url, &name),
+            admin_url: admin_url.to_string(),
+            name,
+        })
+    }
 }
 
 impl Drop for PgDatabase {
@@ -51,31 +134,44 @@ impl Drop for PgDatabase {
     }
 }
 
-/// The base URL of the PostgreSQL server for tests.
-pub fn postgres_url() -> String {
-    std::env::var("DATABASE_URL")
-        .ok()
-        .filter(|u| u.starts_with("postgres"))
-        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".into())
+/// A token as the app got it from the service.
+#[derive(Debug, Clone)]
+pub struct Token {
+    /// Its serial.
+    pub serial: String,
+    totp: Totp,
 }
 
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let after_scheme = base.find("://").map_or(0, |i| i + 3);
-    let base = match base[after_scheme..].find('/') {
-        Some(i) => &base[..after_scheme + i],
-        None => base,
-    };
-    match query {
-        Some(q) => format!("{base}/{name}?{q}"),
-        None => format!("{base}/{name}"),
+impl Token {
+    /// The token in an issuance answer (`POST /v1/tokens`).
+    pub fn from_issued(body: &Value) -> Self {
+        let secret = Secret::from_base32(body["secret"].as_str().expect("secret")).expect("base32");
+        Self {
+            serial: body["serial"].as_str().expect("serial").to_string(),
+            totp: Totp::new(&secret, Algorithm::Sha1, Digits::SIX, 30).expect("totp"),
+        }
+    }
+
+    /// Its code at `time`.
+    pub fn code_at(&self, time: u64) -> String {
+        self.totp.at(time).expect("code").value.to_string()
+    }
+
+    /// A six-digit code that is wrong for every step within five of `time`;
+    /// different `salt`s give (mostly) different codes.
+    pub fn wrong_at(&self, time: u64, salt: u32) -> String {
+        let right: u32 = self.code_at(time).parse().expect("digits");
+        (1..)
+            .map(|d: u32| format!("{:06}", (right + d * 7919 + salt) % 1_000_000))
+            .find(|w| (-5i64..=5).all(|k| self.code_at((time as i64 + k * 30) as u64) != *w))
+            .expect("a wrong code")
     }
 }
 
-static COUNTER: AtomicU64 = AtomicU64::new(0);
+/// The outcome's name in an answer ("" when there is none).
+pub fn outcome(answer: &Value) -> String {
+    answer["outcome"].as_str().unwrap_or_default().to_string()
+}
 
 /// A running service with two banks.
 pub struct Server {
@@ -146,39 +242,8 @@ pub async fn start_with(db: Db, options: Options) -> Option<Server> {
             None,
         ),
         Db::Postgres => {
-            use sqlx::Connection;
-            let admin_url = postgres_url();
-            let mut admin = match sqlx::PgConnection::connect(&admin_url).await {
-                Ok(c) => c,
-                Err(e) => {
-                    if std::env::var_os("CI").is_some() {
-                        panic!("PostgreSQL at {admin_url} is unreachable in CI: {e}");
-                    }
-                    eprintln!(
-                        "\n!!!!! SKIPPED: PostgreSQL at {admin_url} is unreachable ({e}); \
-                         set DATABASE_URL or start PostgreSQL (scripts/setup.sh) !!!!!\n"
-                    );
-                    return None;
-                }
-            };
-            let name = format!(
-                "softtoken_test_{}_{}_{}",
-                std::process::id(),
-                COUNTER.fetch_add(1, Ordering::Relaxed),
-                START % 1000
-                    + u64::from(
-                        std::time::SystemTime::now()
-                            .duration_since(std::time::UNIX_EPOCH)
-                            .map(|d| d.subsec_nanos())
-                            .unwrap_or(0)
-                    )
-            );
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&mut admin)
-                .await
-                .expect("create the test database");
-            let url = with_database(&admin_url, &name);
-            (url, Some(PgDatabase { admin_url, name }))
+            let pg = PgDatabase::create(&postgres_url()).await?;
+            (pg.url.clone(), Some(pg))
         }
     };
     let (keys, _) = MasterKeys::load_or_create(&dir.path().join("master.key")).expect("keys");
@@ -215,30 +280,6 @@ pub async fn start_with(db: Db, options: Options) -> Option<Server> {
         _pg: pg,
         _dir: dir,
     })
-}
-
-/// A token as the app got it.
-#[derive(Debug, Clone)]
-pub struct Token {
-    /// Its serial.
-    pub serial: String,
-    totp: Totp,
-}
-
-impl Token {
-    /// Its code at `time`.
-    pub fn code_at(&self, time: u64) -> String {
-        self.totp.at(time).expect("code").value.to_string()
-    }
-
-    /// A code that is wrong in a wide window around `time`.
-    pub fn wrong_at(&self, time: u64) -> String {
-        let right: u32 = self.code_at(time).parse().expect("digits");
-        (1..)
-            .map(|d| format!("{:06}", (right + d) % 1_000_000))
-            .find(|w| (-5i64..=5).all(|k| self.code_at((time as i64 + k * 30) as u64) != *w))
-            .expect("a wrong code")
-    }
 }
 
 impl Server {
@@ -299,11 +340,7 @@ impl Server {
             .post("/v1/tokens", None, json!({"platform": "android"}))
             .await;
         assert_eq!(status, 201, "{body}");
-        let secret = Secret::from_base32(body["secret"].as_str().expect("secret")).expect("base32");
-        Token {
-            serial: body["serial"].as_str().expect("serial").to_string(),
-            totp: Totp::new(&secret, Algorithm::Sha1, Digits::SIX, 30).expect("totp"),
-        }
+        Token::from_issued(&body)
     }
 
     /// A bank operation's outcome (asserting 200).
@@ -374,11 +411,6 @@ impl Server {
         assert_eq!(status, 200, "{body}");
         body["events"].as_array().expect("events").clone()
     }
-}
-
-/// The outcome's name in an answer.
-pub fn outcome(answer: &Value) -> String {
-    answer["outcome"].as_str().expect("outcome").to_string()
 }
 
 /// Runs a test body on SQLite and on PostgreSQL (one test each).

@@ -1,122 +1,16 @@
 //! The real `softtoken-server` binary as separate processes on 127.0.0.1:
-//! started, killed with SIGKILL, started again; its databases (a temporary
-//! SQLite directory, or a PostgreSQL database of its own, dropped afterwards);
-//! tokens and codes on the real clock.
-#![allow(dead_code)]
+//! started, killed with SIGKILL, started again; its data directories (SQLite
+//! inside, or a [`super::PgDatabase`]); HTTP calls and the real clock.
 
+use super::{outcome, Token};
 use serde_json::{json, Value};
-use softtoken_core::{Algorithm, Digits, Secret, Totp};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_softtoken-server");
-
-/// Whether this runs in CI, where a missing PostgreSQL fails instead of skipping.
-pub fn in_ci() -> bool {
-    std::env::var_os("CI").is_some_and(|v| !v.is_empty())
-}
-
-/// Fails in CI, skips loudly elsewhere: returns `None` so the test can `return`.
-pub fn unavailable<T>(what: &str) -> Option<T> {
-    if in_ci() {
-        panic!("{what} (CI is set: this test must run)");
-    }
-    eprintln!("\n!!!!! SKIPPED: {what}; set DATABASE_URL or run scripts/setup.sh !!!!!\n");
-    None
-}
-
-/// The PostgreSQL server for tests: DATABASE_URL or the machine's on 127.0.0.1:5432.
-pub fn postgres_admin_url() -> String {
-    std::env::var("DATABASE_URL")
-        .ok()
-        .filter(|u| u.starts_with("postgres"))
-        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-/// `url` with its database name replaced by `name`.
-pub fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let after_scheme = base.find("://").map_or(0, |i| i + 3);
-    let base = match base[after_scheme..].find('/') {
-        Some(i) => &base[..after_scheme + i],
-        None => base,
-    };
-    match query {
-        Some(q) => format!("{base}/{name}?{q}"),
-        None => format!("{base}/{name}"),
-    }
-}
-
-static COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// A PostgreSQL database of the test's own, dropped (with FORCE) when this is dropped.
-pub struct PgDatabase {
-    admin_url: String,
-    name: String,
-    /// The database's URL.
-    pub url: String,
-}
-
-impl PgDatabase {
-    /// Creates a fresh, uniquely named database on `admin_url`'s server, or `None` when it is unreachable (outside CI).
-    pub async fn create(admin_url: &str) -> Option<Self> {
-        use sqlx::Connection;
-        let mut admin = match sqlx::PgConnection::connect(admin_url).await {
-            Ok(c) => c,
-            Err(e) => {
-                return unavailable(&format!("PostgreSQL at {admin_url} is unreachable: {e}"))
-            }
-        };
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let name = format!(
-            "softtoken_proc_{}_{}_{nanos}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .await
-            .expect("create the test database");
-        Some(Self {
-            url: with_database(admin_url, &name),
-            admin_url: admin_url.to_string(),
-            name,
-        })
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        let (url, name) = (self.admin_url.clone(), self.name.clone());
-        let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            rt.block_on(async move {
-                use sqlx::Connection;
-                if let Ok(mut c) = sqlx::PgConnection::connect(&url).await {
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .execute(&mut c)
-                        .await;
-                }
-            });
-        })
-        .join();
-    }
-}
 
 /// Where a server keeps its state: a data directory (master key, SQLite file) and maybe a PostgreSQL URL.
 #[derive(Debug, Clone)]
@@ -236,30 +130,6 @@ pub fn wait_for_room(seconds: u64) {
     }
 }
 
-/// A token as the app got it from the service.
-#[derive(Debug, Clone)]
-pub struct Token {
-    /// Its serial.
-    pub serial: String,
-    totp: Totp,
-}
-
-impl Token {
-    /// Its code at `time`.
-    pub fn code_at(&self, time: u64) -> String {
-        self.totp.at(time).expect("code").value.to_string()
-    }
-
-    /// A six-digit code that is wrong for every step within five of `time`.
-    pub fn wrong_at(&self, time: u64, salt: u32) -> String {
-        let right: u32 = self.code_at(time).parse().expect("digits");
-        (1..)
-            .map(|d: u32| format!("{:06}", (right + d * 7919 + salt) % 1_000_000))
-            .find(|w| (-5i64..=5).all(|k| self.code_at((time as i64 + k * 30) as u64) != *w))
-            .expect("a wrong code")
-    }
-}
-
 /// An HTTP client for one server.
 #[derive(Debug, Clone)]
 pub struct Api {
@@ -345,11 +215,7 @@ impl Api {
             .await
             .expect("an answer");
         assert_eq!(status, 201, "{body}");
-        let secret = Secret::from_base32(body["secret"].as_str().expect("secret")).expect("base32");
-        Token {
-            serial: body["serial"].as_str().expect("serial").to_string(),
-            totp: Totp::new(&secret, Algorithm::Sha1, Digits::SIX, 30).expect("totp"),
-        }
+        Token::from_issued(&body)
     }
 
     /// Registers `token` to `contract` with its code of the step before `time`'s (so that step stays free for a login).
@@ -418,11 +284,6 @@ impl Api {
         }
         false
     }
-}
-
-/// The outcome's name in an answer ("" when there is none).
-pub fn outcome(answer: &Value) -> String {
-    answer["outcome"].as_str().unwrap_or_default().to_string()
 }
 
 /// A temporary data directory.
