@@ -132,9 +132,19 @@ fn main() -> ExitCode {
     runtime.block_on(run(cli))
 }
 
+/// Creates the data directory (and any missing parent) readable by its owner alone: it holds
+/// the database and the master key. An existing directory is left as the operator set it.
+fn create_data_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
 async fn run(cli: Cli) -> ExitCode {
     let data_dir = cli.common.data_dir.clone().unwrap_or_else(default_data_dir);
-    if let Err(e) = std::fs::create_dir_all(&data_dir) {
+    if let Err(e) = create_data_dir(&data_dir) {
         return fail(format!(
             "cannot create the data directory {}: {e}",
             data_dir.display()
@@ -333,5 +343,28 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_data_directory_is_the_owners_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let base = tempfile::tempdir().expect("temp dir");
+        let dir = base.path().join("data").join("softtoken-server");
+        create_data_dir(&dir).expect("created");
+        for path in [dir.as_path(), base.path().join("data").as_path()] {
+            let mode = std::fs::metadata(path)
+                .expect("metadata")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o700, "{}", path.display());
+        }
+        // Again on the existing directory: no error.
+        create_data_dir(&dir).expect("exists");
     }
 }
