@@ -114,7 +114,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// A JSON body parsed strictly (an empty body reads as `{}`): malformed JSON, wrong types and unknown fields are a 400 with serde's message.
+/// A JSON body parsed strictly (an empty body reads as `{}`): anything but an object or `null`, malformed JSON, wrong types and unknown fields are a 400 with serde's message.
 #[derive(Debug)]
 pub struct StrictJson<T>(pub T);
 
@@ -130,6 +130,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for StrictJson<T> {
         } else {
             &bytes
         };
+        // serde reads a struct from a JSON array too (`[]` is a struct of defaults); every
+        // body here is an object, or null where the body is optional.
+        if !matches!(
+            body.iter().find(|b| !b.is_ascii_whitespace()),
+            Some(b'{' | b'n')
+        ) {
+            return Err(ApiError::bad_request(
+                "the request body is not valid: send a JSON object",
+            ));
+        }
         serde_json::from_slice(body)
             .map(StrictJson)
             .map_err(|e| ApiError::bad_request(format!("the request body is not valid: {e}")))

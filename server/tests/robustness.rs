@@ -147,6 +147,29 @@ both!(
             )
             .await;
         assert_eq!(status, 400, "{answer}");
+        // serde reads a struct from an array; an optional body that is an array is still refused
+        for op in ["unlock", "unbind", "suspend", "resume"] {
+            for body in ["[]", " [null]", "\"x\"", "0"] {
+                let (status, answer) = s
+                    .raw(
+                        reqwest::Method::POST,
+                        &format!("/v1/contracts/c/{op}"),
+                        Some(&s.branch),
+                        Some(body.as_bytes().to_vec()),
+                    )
+                    .await;
+                assert_eq!(status, 400, "{op} with {body}: {answer}");
+            }
+        }
+        let (status, answer) = s
+            .raw(
+                reqwest::Method::POST,
+                "/v1/tokens",
+                None,
+                Some(b"[]".to_vec()),
+            )
+            .await;
+        assert_eq!(status, 400, "{answer}");
         let (status, answer) = s
             .raw(reqwest::Method::DELETE, login, Some(&s.bank), None)
             .await;
