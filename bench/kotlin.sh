@@ -24,4 +24,4 @@ mkdir -p "$build"
 "$kotlinc" -nowarn -jvm-target 17 -cp "$classpath" -include-runtime -d "$build/bench.jar" \
   target/bindings/kotlin/dev/softtoken/*.kt tests/kotlin/Bench.kt tests/kotlin/Stores.kt
 # shellcheck disable=SC2086
-java ${JAVA_OPTS:-} -Djna.library.path=target/release -cp "$build/bench.jar:$classpath" dev.softtoken.tests.Bench "${1:-20000}"
+java ${JAVA_OPTS:-} -Djna.library.path="target/${SOFTTOKEN_PROFILE:-release}" -cp "$build/bench.jar:$classpath" dev.softtoken.tests.Bench "${1:-20000}"

@@ -199,9 +199,11 @@ pub struct ServerTime {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
-    /// The serial as the customer typed it.
+    /// The serial as the customer typed it: at most 64 characters.
+    #[schema(max_length = 64)]
     pub serial: String,
-    /// The token's current code.
+    /// The token's current code: at most 64 characters.
+    #[schema(max_length = 64)]
     pub code: String,
 }
 
@@ -209,7 +211,8 @@ pub struct RegisterRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CodeRequest {
-    /// The token's current code.
+    /// The token's current code: at most 64 characters.
+    #[schema(max_length = 64)]
     pub code: String,
 }
 
@@ -217,11 +220,14 @@ pub struct CodeRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExchangeRequest {
-    /// The current code of the token bound now.
+    /// The current code of the token bound now: at most 64 characters.
+    #[schema(max_length = 64)]
     pub old_code: String,
-    /// The new token's serial.
+    /// The new token's serial: at most 64 characters.
+    #[schema(max_length = 64)]
     pub new_serial: String,
-    /// The new token's current code.
+    /// The new token's current code: at most 64 characters.
+    #[schema(max_length = 64)]
     pub new_code: String,
 }
 
