@@ -114,7 +114,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// A JSON body parsed strictly (an empty body reads as `{}`): anything but an object or `null`, malformed JSON, wrong types and unknown fields are a 400 with serde's message.
+/// A JSON body parsed strictly (no body at all reads as `{}`): anything but an object or `null`, malformed JSON, wrong types and unknown fields are a 400 with serde's message.
 #[derive(Debug)]
 pub struct StrictJson<T>(pub T);
 
@@ -125,7 +125,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for StrictJson<T> {
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|e| ApiError::new(e.status(), format!("could not read the body: {e}")))?;
-        let body: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+        let body: &[u8] = if bytes.is_empty() {
             b"{}"
         } else {
             &bytes
