@@ -46,11 +46,12 @@ for kind in $databases; do
     db="softtoken_bench_$$"
     psql -q "$admin_url" -c "CREATE DATABASE $db" >/dev/null
     base="${admin_url%%\?*}"
-    args+=(--database "${base%/*}/$db")
+    args+=(--database "${base%/*}/$db?sslmode=disable")
   fi
   keys=$("$server" "${args[@]}" add-bank "Bench Bank" --json 2>/dev/null)
   bank_key=$(printf '%s' "$keys" | sed -n 's/.*"bank_key":"\([^"]*\)".*/\1/p')
-  "$server" "${args[@]}" --listen 127.0.0.1:0 --lockout 100 \
+  # shellcheck disable=SC2086
+  "$server" "${args[@]}" --listen 127.0.0.1:0 --lockout 100 ${BENCH_SERVER_ARGS:-} \
     --issue-per-minute 1000000000 --issue-burst 1000000000 >"$dir/out" 2>"$dir/log" &
   pid=$!
   for _ in $(seq 100); do

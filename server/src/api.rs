@@ -125,11 +125,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for StrictJson<T> {
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|e| ApiError::new(e.status(), format!("could not read the body: {e}")))?;
-        let body: &[u8] = if bytes.is_empty() {
-            b"{}"
-        } else {
-            &bytes
-        };
+        let body: &[u8] = if bytes.is_empty() { b"{}" } else { &bytes };
         // serde reads a struct from a JSON array too (`[]` is a struct of defaults); every
         // body here is an object, or null where the body is optional.
         if !matches!(

@@ -6,6 +6,11 @@
 //! row first, then the token rows in serial order; SQLite: `BEGIN IMMEDIATE`),
 //! applies the decision and stores the result with its audit record, so any
 //! number of server processes on one database keep every guarantee.
+//! On PostgreSQL a login or stop for an active contract first goes without a
+//! transaction: it starts from what this process last wrote for the contract
+//! (else one read), decides, and one statement writes the decision only if
+//! both rows still hold what it decided on (locked and compared), else it
+//! reads again; after a few tries the locking path answers.
 
 use crate::crypto::{self, KeyError, MasterKeys};
 use softtoken_core::directory::Entry;
@@ -206,6 +211,10 @@ pub struct Store {
     key_path: PathBuf,
     entries: RwLock<HashMap<String, Arc<Entry>>>,
     api_keys: RwLock<HashMap<String, (BankId, Role, Instant)>>,
+    /// PostgreSQL: what this process last wrote for an active contract and its token, so the
+    /// next code check can skip its read; the check's conditional write finds it out when
+    /// anything (another process, another contract of the token) changed the rows since.
+    known: RwLock<HashMap<(i64, String), (Binding, TokenRow)>>,
     policy: Policy,
     clock: Arc<dyn Clock>,
 }
@@ -256,7 +265,24 @@ fn binding_of(contract: &str, row: &AnyRow) -> Result<Binding, StoreError> {
     })
 }
 
-/// A token row, locked: its memory and credential.
+/// Reads and conditional writes a code check tries before it locks the rows for the rest.
+const UNLOCKED_TRIES: usize = 4;
+
+/// What an unlocked code check came to.
+enum Unlocked {
+    /// Decided and written.
+    Done(Reply),
+    /// The contract or its token changed between the read and the write: nothing was written.
+    Changed,
+    /// Not an active contract with a bound token: the locking path answers.
+    NotBound,
+}
+
+/// The most contracts [`Store`] remembers the state of at once.
+const KNOWN_CONTRACTS: usize = 100_000;
+
+/// A token row: its memory and credential.
+#[derive(Clone)]
 struct TokenRow {
     serial: String,
     memory: TokenMemory,
@@ -311,6 +337,7 @@ impl Store {
             keys: RwLock::new(Arc::new(keys)),
             entries: RwLock::new(HashMap::new()),
             api_keys: RwLock::new(HashMap::new()),
+            known: RwLock::new(HashMap::new()),
             policy,
             clock: Arc::new(SystemClock),
         })
@@ -678,30 +705,26 @@ impl Store {
         row.map(|r| binding_of(contract, &r)).transpose()
     }
 
-    /// Locks an active contract's row and its bound token's row in one query (the contract's first).
-    async fn lock_bound(
-        &self,
-        tx: &mut Tx,
-        bank: BankId,
-        contract: &str,
-    ) -> Result<Option<(Binding, Option<TokenRow>)>, StoreError> {
-        let sql = format!(
+    /// The contract with its bound token in one query, when the contract is active: locked
+    /// (`FOR UPDATE`, contract row first) inside a transaction, or a plain read outside one.
+    fn bound_sql(&self, lock: bool) -> String {
+        format!(
             "SELECT c.serial AS serial, c.state AS state, c.suspended_from AS suspended_from, \
              c.failures AS failures, t.last_step AS last_step, t.drift AS drift, t.secret AS secret, \
              t.key_id AS key_id, t.algorithm AS algorithm, t.digits AS digits, t.period AS period \
              FROM contracts c JOIN tokens t ON t.serial = c.serial \
              WHERE c.bank_id = $1 AND c.contract = $2 AND c.state = 'active'{}",
-            self.for_update()
-        );
-        let Some(row) = sqlx::query(&sql)
-            .bind(bank.0)
-            .bind(contract)
-            .fetch_optional(&mut **tx)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let binding = binding_of(contract, &row)?;
+            if lock { self.for_update() } else { "" }
+        )
+    }
+
+    /// The binding and token of a [`Self::bound_sql`] row.
+    fn bound_of(
+        &self,
+        contract: &str,
+        row: &AnyRow,
+    ) -> Result<Option<(Binding, TokenRow)>, StoreError> {
+        let binding = binding_of(contract, row)?;
         let Some(serial) = binding.serial.clone() else {
             return Ok(None);
         };
@@ -711,10 +734,30 @@ impl Store {
                 last_step: last_step.map(|s| s.max(0) as u64),
                 drift: row.try_get("drift")?,
             },
-            entry: self.entry_of(&serial, &row)?,
+            entry: self.entry_of(&serial, row)?,
             serial,
         };
-        Ok(Some((binding, Some(token))))
+        Ok(Some((binding, token)))
+    }
+
+    /// Locks an active contract's row and its bound token's row in one query (the contract's first).
+    async fn lock_bound(
+        &self,
+        tx: &mut Tx,
+        bank: BankId,
+        contract: &str,
+    ) -> Result<Option<(Binding, Option<TokenRow>)>, StoreError> {
+        let Some(row) = sqlx::query(&self.bound_sql(true))
+            .bind(bank.0)
+            .bind(contract)
+            .fetch_optional(&mut **tx)
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(self
+            .bound_of(contract, &row)?
+            .map(|(binding, token)| (binding, Some(token))))
     }
 
     /// Locks the contract's row, creating an unbound one first when there is none.
@@ -813,6 +856,7 @@ impl Store {
         serial: Option<&str>,
         contract: &str,
     ) -> Result<Reply, StoreError> {
+        self.forget(bank, contract);
         if let Some(after) = after {
             if before != Some(after) {
                 self.save_contract(&mut tx, bank, after).await?;
@@ -838,6 +882,7 @@ impl Store {
             .lock_or_create_contract(&mut tx, bank, contract)
             .await?;
         let before = binding.clone();
+        let mut registered = None;
         let (decision, shown): (Decision, Option<String>) =
             if let Some(halt) = rules::register_gate(Some(&binding)) {
                 (halt.into(), None)
@@ -865,22 +910,169 @@ impl Store {
                             self.save_token(&mut tx, &token.serial, token.memory)
                                 .await?;
                         }
-                        (d, Some(token.serial))
+                        let shown = Some(token.serial.clone());
+                        registered = Some(token);
+                        (d, shown)
                     }
                 }
             };
-        self.finish(
-            tx,
-            bank,
-            Some(&before),
-            Some(&binding),
-            Event::Register,
-            decision.outcome,
-            None,
-            shown.as_deref(),
-            contract,
+        let reply = self
+            .finish(
+                tx,
+                bank,
+                Some(&before),
+                Some(&binding),
+                Event::Register,
+                decision.outcome,
+                None,
+                shown.as_deref(),
+                contract,
+            )
+            .await?;
+        if let Some(token) = registered {
+            self.remember(bank, binding, token);
+        }
+        Ok(reply)
+    }
+
+    /// B2 and B3 on PostgreSQL for an active contract, holding no lock between round trips:
+    /// reads the contract and its token, decides, then one statement locks both rows, checks
+    /// that neither changed since the read, writes the decision and its audit record, or writes
+    /// nothing at all (`Changed`: read again). Equal values decide equally, so a write that
+    /// finds the rows as they were read is the decision taken at that instant.
+    async fn code_unlocked(
+        &self,
+        bank: BankId,
+        contract: &str,
+        code: &str,
+        event: Event,
+        now: u64,
+        use_known: bool,
+    ) -> Result<Unlocked, StoreError> {
+        let key = (bank.0, contract.to_string());
+        let known = use_known
+            .then(|| self.known.read().ok()?.get(&key).cloned())
+            .flatten();
+        let (mut binding, mut token) = match known {
+            Some(found) => found,
+            None => {
+                let Some(row) = sqlx::query(&self.bound_sql(false))
+                    .bind(bank.0)
+                    .bind(contract)
+                    .fetch_optional(&self.pool)
+                    .await?
+                else {
+                    self.forget(bank, contract);
+                    return Ok(Unlocked::NotBound);
+                };
+                let Some(found) = self.bound_of(contract, &row)? else {
+                    self.forget(bank, contract);
+                    return Ok(Unlocked::NotBound);
+                };
+                found
+            }
+        };
+        let (before, before_memory) = (binding.clone(), token.memory);
+        let outcome = match rules::gate(Some(&binding)) {
+            Some(halt) => halt,
+            None => {
+                let decide = match event {
+                    Event::Stop => rules::stop,
+                    _ => rules::login,
+                };
+                decide(
+                    &self.policy,
+                    &mut binding,
+                    &mut token.memory,
+                    &token.entry,
+                    code,
+                    now,
+                )
+                .outcome
+            }
+        };
+        let state_name = |s: Option<BindingState>| s.map(|s| s.name().to_string());
+        let written = sqlx::query(
+            "WITH seen AS MATERIALIZED (\
+                SELECT 1 FROM contracts c JOIN tokens t ON t.serial = c.serial \
+                WHERE c.bank_id = $1 AND c.contract = $2 AND c.serial = $3 AND c.state = $4 \
+                AND c.suspended_from IS NOT DISTINCT FROM $5 AND c.failures = $6 \
+                AND t.last_step IS NOT DISTINCT FROM $7 AND t.drift = $8 \
+                FOR UPDATE OF c, t), \
+             c AS (UPDATE contracts SET serial = $9, state = $10, suspended_from = $11, failures = $12 \
+                WHERE $13 AND bank_id = $1 AND contract = $2 AND EXISTS (SELECT 1 FROM seen)), \
+             t AS (UPDATE tokens SET last_step = $14, drift = $15 \
+                WHERE $16 AND serial = $3 AND EXISTS (SELECT 1 FROM seen)) \
+             INSERT INTO audit (bank_id, contract, time, event, outcome, staff, serial) \
+             SELECT $1, $2, $17, $18, $19, NULL, $3 FROM seen",
         )
-        .await
+        .bind(bank.0)
+        .bind(contract)
+        .bind(token.serial.clone())
+        .bind(before.state.name())
+        .bind(state_name(before.suspended_from))
+        .bind(i64::from(before.failures))
+        .bind(before_memory.last_step.map(|s| s as i64))
+        .bind(before_memory.drift)
+        .bind(binding.serial.clone())
+        .bind(binding.state.name())
+        .bind(state_name(binding.suspended_from))
+        .bind(i64::from(binding.failures))
+        .bind(binding != before)
+        .bind(token.memory.last_step.map(|s| s as i64))
+        .bind(token.memory.drift)
+        .bind(token.memory != before_memory)
+        .bind(self.now_i64())
+        .bind(event.name())
+        .bind(outcome.kind())
+        .execute(&self.pool)
+        .await;
+        match written {
+            Ok(done) if done.rows_affected() == 1 => {
+                let reply = self.reply(outcome, Some(&binding));
+                self.remember(bank, binding, token);
+                Ok(Unlocked::Done(reply))
+            }
+            Ok(_) => {
+                self.forget(bank, contract);
+                Ok(Unlocked::Changed)
+            }
+            // Under a stricter isolation level set for the database, a concurrent write is a
+            // serialization failure or a deadlock rather than a changed row: read again too.
+            Err(sqlx::Error::Database(e))
+                if matches!(e.code().as_deref(), Some("40001" | "40P01")) =>
+            {
+                self.forget(bank, contract);
+                Ok(Unlocked::Changed)
+            }
+            Err(e) => {
+                self.forget(bank, contract);
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Keeps what was just written for a contract bound to `token` while it is active (PostgreSQL).
+    fn remember(&self, bank: BankId, binding: Binding, token: TokenRow) {
+        if self.backend != Backend::Postgres
+            || binding.state != BindingState::Active
+            || binding.serial.as_deref() != Some(token.serial.as_str())
+        {
+            return self.forget(bank, &binding.contract);
+        }
+        if let Ok(mut known) = self.known.write() {
+            if known.len() >= KNOWN_CONTRACTS {
+                known.clear();
+            }
+            known.insert((bank.0, binding.contract.clone()), (binding, token));
+        }
+    }
+
+    /// Drops what this process knows of a contract (it is about to change, or did elsewhere).
+    fn forget(&self, bank: BankId, contract: &str) {
+        if let Ok(mut known) = self.known.write() {
+            known.remove(&(bank.0, contract.to_string()));
+        }
     }
 
     /// B2 and B3: a code of the contract's bound token.
@@ -892,6 +1084,18 @@ impl Store {
         event: Event,
     ) -> Result<Reply, StoreError> {
         let now = self.now();
+        if self.backend == Backend::Postgres {
+            for attempt in 0..UNLOCKED_TRIES {
+                match self
+                    .code_unlocked(bank, contract, code, event, now, attempt == 0)
+                    .await?
+                {
+                    Unlocked::Done(reply) => return Ok(reply),
+                    Unlocked::Changed => continue,
+                    Unlocked::NotBound => break,
+                }
+            }
+        }
         let mut tx = self.begin().await?;
         // The usual case in one round trip: the contract and its bound token, both locked
         // (contract row first, as everywhere). Anything else takes the general path.
@@ -947,27 +1151,6 @@ impl Store {
             }
         };
         if let Some((token_serial, memory)) = &token_write {
-            if self.backend == Backend::Postgres && before == binding {
-                // An accepted login: the token's memory and the audit record in one round trip.
-                sqlx::query(
-                    "WITH t AS (UPDATE tokens SET last_step = $8, drift = $9 WHERE serial = $7) \
-                     INSERT INTO audit (bank_id, contract, time, event, outcome, staff, serial) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(bank.0)
-                .bind(contract)
-                .bind(self.now_i64())
-                .bind(event.name())
-                .bind(outcome.kind())
-                .bind(None::<String>)
-                .bind(token_serial.clone())
-                .bind(memory.last_step.map(|s| s as i64))
-                .bind(memory.drift)
-                .execute(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                return Ok(self.reply(outcome, Some(&binding)));
-            }
             self.save_token(&mut tx, token_serial, *memory).await?;
         }
         self.finish(

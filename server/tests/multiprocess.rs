@@ -127,3 +127,82 @@ async fn two_processes_one_postgres_accept_once_and_lock_at_exactly_ten() {
         }
     }
 }
+
+/// What one process remembers of a contract between code checks never outlives a change made
+/// through the other: a code accepted there, a suspension, failures counted there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_process_never_decides_on_what_the_other_changed() {
+    let Some(db) = PgDatabase::create(&common::postgres_url()).await else {
+        return;
+    };
+    let dir = data_dir();
+    let place = Place {
+        data_dir: dir.path().to_path_buf(),
+        database: Some(db.url.clone()),
+    };
+    let (bank, branch) = place.add_bank("Two Views Bank");
+    let (pa, pb) = (place.spawn(&[]), place.spawn(&[]));
+    let (a, b) = (Api::new(&pa.base), Api::new(&pb.base));
+    for api in [&a, &b] {
+        assert!(api.wait_healthy(std::time::Duration::from_secs(10)).await);
+    }
+    let token = a.issue().await;
+    wait_for_room(5);
+    let t = now();
+    a.register_previous(&bank, "c", &token, t).await;
+    assert_eq!(a.login(&bank, "c", &token.code_at(t)).await, "accepted");
+    // The next step's code, accepted at B, is a replay at A, which last saw the step before.
+    let next = token.code_at(t + 30);
+    assert_eq!(b.login(&bank, "c", &next).await, "accepted");
+    assert_eq!(a.login(&bank, "c", &next).await, "replayed");
+
+    let branch_op = |api: &Api, op: &'static str| {
+        let (api, branch) = (api.clone(), branch.clone());
+        async move {
+            let (status, body) = api
+                .op(&branch, "c", op, json!({}))
+                .await
+                .expect("an answer");
+            assert_eq!(status, 200, "{op}: {body}");
+        }
+    };
+    branch_op(&b, "suspend").await;
+    assert_eq!(
+        a.login(&bank, "c", &token.wrong_at(now(), 1)).await,
+        "suspended"
+    );
+    branch_op(&b, "resume").await;
+
+    // Three failures counted at B, then one at A: A counts on from B's three.
+    let mut left = None;
+    for i in 0..3 {
+        let (_, body) = b
+            .op(
+                &bank,
+                "c",
+                "login",
+                json!({"code": token.wrong_at(now(), i)}),
+            )
+            .await
+            .expect("an answer");
+        assert_eq!(outcome(&body), "wrong_code", "{body}");
+        left = body["attempts_left"].as_u64();
+    }
+    let (_, body) = a
+        .op(
+            &bank,
+            "c",
+            "login",
+            json!({"code": token.wrong_at(now(), 3)}),
+        )
+        .await
+        .expect("an answer");
+    assert_eq!(outcome(&body), "wrong_code", "{body}");
+    assert_eq!(
+        body["attempts_left"].as_u64(),
+        left.map(|l| l - 1),
+        "{body}"
+    );
+    let status = a.status(&bank, "c").await;
+    assert_eq!(status["failures"], 4, "{status}");
+}
