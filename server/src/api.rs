@@ -17,7 +17,7 @@ use softtoken_core::{Outcome, Prefix};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use utoipa::{OpenApi, ToSchema};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 
 /// What the handlers share.
 #[derive(Debug, Clone)]
@@ -322,6 +322,20 @@ fn within(value: &str, max: usize) -> bool {
     !value.is_empty() && value.chars().count() <= max && !value.chars().any(char::is_control)
 }
 
+/// The `{contract}` path parameter, as the OpenAPI document describes it to banks.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+struct ContractPath {
+    /// The bank's customer ID: 1 to 128 characters without control characters.
+    #[param(
+        min_length = 1,
+        max_length = 128,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$"
+    )]
+    contract: String,
+}
+
+/// The contract of a path, within the limits [`ContractPath`] documents.
 fn checked_contract(contract: &str) -> Result<&str, ApiError> {
     if !within(contract, 128) {
         return Err(ApiError::bad_request(
@@ -434,11 +448,11 @@ async fn time(State(state): State<AppState>) -> Json<ServerTime> {
 
 /// B1: registers a token to the contract.
 #[utoipa::path(post, path = "/v1/contracts/{contract}/register", request_body = RegisterRequest,
-    params(("contract" = String, Path, description = "the bank's customer ID: 1 to 128 characters without control characters", min_length = 1, max_length = 128, pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$")), security(("bank_key" = [])),
+    params(ContractPath), security(("bank_key" = [])),
     responses((status = 200, body = OutcomeBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn register(
     State(state): State<AppState>,
-    Path(contract): Path<String>,
+    Path(ContractPath { contract }): Path<ContractPath>,
     headers: HeaderMap,
     StrictJson(r): StrictJson<RegisterRequest>,
 ) -> Result<Json<OutcomeBody>, ApiError> {
@@ -458,11 +472,11 @@ async fn register(
 
 /// B2: logs in with the current code.
 #[utoipa::path(post, path = "/v1/contracts/{contract}/login", request_body = CodeRequest,
-    params(("contract" = String, Path, description = "the bank's customer ID: 1 to 128 characters without control characters", min_length = 1, max_length = 128, pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$")), security(("bank_key" = [])),
+    params(ContractPath), security(("bank_key" = [])),
     responses((status = 200, body = OutcomeBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn login(
     State(state): State<AppState>,
-    Path(contract): Path<String>,
+    Path(ContractPath { contract }): Path<ContractPath>,
     headers: HeaderMap,
     StrictJson(r): StrictJson<CodeRequest>,
 ) -> Result<Json<OutcomeBody>, ApiError> {
@@ -477,11 +491,11 @@ async fn login(
 
 /// B3: the customer stops the token with a current code.
 #[utoipa::path(post, path = "/v1/contracts/{contract}/stop", request_body = CodeRequest,
-    params(("contract" = String, Path, description = "the bank's customer ID: 1 to 128 characters without control characters", min_length = 1, max_length = 128, pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$")), security(("bank_key" = [])),
+    params(ContractPath), security(("bank_key" = [])),
     responses((status = 200, body = OutcomeBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn stop(
     State(state): State<AppState>,
-    Path(contract): Path<String>,
+    Path(ContractPath { contract }): Path<ContractPath>,
     headers: HeaderMap,
     StrictJson(r): StrictJson<CodeRequest>,
 ) -> Result<Json<OutcomeBody>, ApiError> {
@@ -496,11 +510,11 @@ async fn stop(
 
 /// B6: moves the contract to a new token.
 #[utoipa::path(post, path = "/v1/contracts/{contract}/exchange", request_body = ExchangeRequest,
-    params(("contract" = String, Path, description = "the bank's customer ID: 1 to 128 characters without control characters", min_length = 1, max_length = 128, pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$")), security(("bank_key" = [])),
+    params(ContractPath), security(("bank_key" = [])),
     responses((status = 200, body = OutcomeBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn exchange(
     State(state): State<AppState>,
-    Path(contract): Path<String>,
+    Path(ContractPath { contract }): Path<ContractPath>,
     headers: HeaderMap,
     StrictJson(r): StrictJson<ExchangeRequest>,
 ) -> Result<Json<OutcomeBody>, ApiError> {
@@ -521,11 +535,11 @@ async fn exchange(
 
 /// Where a contract stands.
 #[utoipa::path(get, path = "/v1/contracts/{contract}",
-    params(("contract" = String, Path, description = "the bank's customer ID: 1 to 128 characters without control characters", min_length = 1, max_length = 128, pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$")), security(("bank_key" = [])),
+    params(ContractPath), security(("bank_key" = [])),
     responses((status = 200, body = StatusBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn status(
     State(state): State<AppState>,
-    Path(contract): Path<String>,
+    Path(ContractPath { contract }): Path<ContractPath>,
     headers: HeaderMap,
 ) -> Result<Json<StatusBody>, ApiError> {
     let bank = authenticate(&state, &headers, Role::Bank).await?;
@@ -573,11 +587,11 @@ async fn branch_action(
 
 /// B4 (branch): unlocks a locked contract.
 #[utoipa::path(post, path = "/v1/contracts/{contract}/unlock", request_body(content = Option<BranchRequest>, description = "optional"),
-    params(("contract" = String, Path, description = "the bank's customer ID: 1 to 128 characters without control characters", min_length = 1, max_length = 128, pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$")), security(("branch_key" = [])),
+    params(ContractPath), security(("branch_key" = [])),
     responses((status = 200, body = OutcomeBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn unlock(
     State(state): State<AppState>,
-    Path(contract): Path<String>,
+    Path(ContractPath { contract }): Path<ContractPath>,
     headers: HeaderMap,
     StrictJson(r): StrictJson<Option<BranchRequest>>,
 ) -> Result<Json<OutcomeBody>, ApiError> {
@@ -586,11 +600,11 @@ async fn unlock(
 
 /// B5, B7 (branch): removes the contract's token for re-issue.
 #[utoipa::path(post, path = "/v1/contracts/{contract}/unbind", request_body(content = Option<BranchRequest>, description = "optional"),
-    params(("contract" = String, Path, description = "the bank's customer ID: 1 to 128 characters without control characters", min_length = 1, max_length = 128, pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$")), security(("branch_key" = [])),
+    params(ContractPath), security(("branch_key" = [])),
     responses((status = 200, body = OutcomeBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn unbind(
     State(state): State<AppState>,
-    Path(contract): Path<String>,
+    Path(ContractPath { contract }): Path<ContractPath>,
     headers: HeaderMap,
     StrictJson(r): StrictJson<Option<BranchRequest>>,
 ) -> Result<Json<OutcomeBody>, ApiError> {
@@ -599,11 +613,11 @@ async fn unbind(
 
 /// B9 (branch): suspends the contract at once.
 #[utoipa::path(post, path = "/v1/contracts/{contract}/suspend", request_body(content = Option<BranchRequest>, description = "optional"),
-    params(("contract" = String, Path, description = "the bank's customer ID: 1 to 128 characters without control characters", min_length = 1, max_length = 128, pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$")), security(("branch_key" = [])),
+    params(ContractPath), security(("branch_key" = [])),
     responses((status = 200, body = OutcomeBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn suspend(
     State(state): State<AppState>,
-    Path(contract): Path<String>,
+    Path(ContractPath { contract }): Path<ContractPath>,
     headers: HeaderMap,
     StrictJson(r): StrictJson<Option<BranchRequest>>,
 ) -> Result<Json<OutcomeBody>, ApiError> {
@@ -612,11 +626,11 @@ async fn suspend(
 
 /// B9 (branch): resumes a suspended contract.
 #[utoipa::path(post, path = "/v1/contracts/{contract}/resume", request_body(content = Option<BranchRequest>, description = "optional"),
-    params(("contract" = String, Path, description = "the bank's customer ID: 1 to 128 characters without control characters", min_length = 1, max_length = 128, pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$")), security(("branch_key" = [])),
+    params(ContractPath), security(("branch_key" = [])),
     responses((status = 200, body = OutcomeBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn resume(
     State(state): State<AppState>,
-    Path(contract): Path<String>,
+    Path(ContractPath { contract }): Path<ContractPath>,
     headers: HeaderMap,
     StrictJson(r): StrictJson<Option<BranchRequest>>,
 ) -> Result<Json<OutcomeBody>, ApiError> {
@@ -625,11 +639,11 @@ async fn resume(
 
 /// The contract's audit history (branch).
 #[utoipa::path(get, path = "/v1/contracts/{contract}/audit",
-    params(("contract" = String, Path, description = "the bank's customer ID: 1 to 128 characters without control characters", min_length = 1, max_length = 128, pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$")), security(("branch_key" = [])),
+    params(ContractPath), security(("branch_key" = [])),
     responses((status = 200, body = AuditBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn audit(
     State(state): State<AppState>,
-    Path(contract): Path<String>,
+    Path(ContractPath { contract }): Path<ContractPath>,
     headers: HeaderMap,
 ) -> Result<Json<AuditBody>, ApiError> {
     let bank = authenticate(&state, &headers, Role::Branch).await?;

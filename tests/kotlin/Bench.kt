@@ -1,6 +1,8 @@
 package dev.softtoken.tests
 
 import dev.softtoken.Algorithm
+import dev.softtoken.IntegrityCheckingUniffiLib
+import dev.softtoken.RustBuffer
 import dev.softtoken.TokenVault
 import dev.softtoken.formatSerial
 import dev.softtoken.generateTotp
@@ -28,6 +30,13 @@ fun bench(name: String, calls: Int, f: () -> Unit) {
 
 /** What a call from Kotlin costs, through JNA into the release library: the simplest call up to a code with a Kotlin clock. */
 fun runBenchmarks(calls: Int = 20_000) {
+    // The floor under every call in uniffi's generated Kotlin: a JNA direct call alone (a checksum:
+    // no arguments, an Int back, no structure), and the two calls with a call-status structure each
+    // that every String argument and every String or record result adds (allocate, free).
+    bench("floor: JNA call, no structure", calls) {
+        IntegrityCheckingUniffiLib.uniffi_softtoken_ffi_checksum_func_format_serial()
+    }
+    bench("floor: RustBuffer alloc + free", calls) { RustBuffer.free(RustBuffer.alloc(16uL)) }
     val vault = TokenVault(MapStore(), null)
     val serial = vault.issue().serial
     bench("TokenVault.clockOffset()", calls) { vault.clockOffset() }
