@@ -307,6 +307,10 @@ impl Store {
             .max_connections(pool_size.max(1))
             .min_connections(0)
             .acquire_timeout(Duration::from_secs(3))
+            // No ping before each use, which would cost every statement a round trip: a
+            // connection the database dropped fails its statement (a 503 "try again") and is
+            // closed, not returned to the pool.
+            .test_before_acquire(false)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
