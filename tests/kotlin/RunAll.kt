@@ -7,7 +7,7 @@ import kotlin.system.exitProcess
 fun main() {
     val result = JUnitCore.runClasses(
         VectorsTest::class.java, VaultTest::class.java, VerifierTest::class.java, ThreadsTest::class.java,
-        ProvisionTest::class.java,
+        ProvisionTest::class.java, CallsTest::class.java,
         dev.softtoken.tests.app.AppCoreTest::class.java,
         dev.softtoken.tests.app.HelpTest::class.java, dev.softtoken.tests.app.FirstRunTest::class.java,
         dev.softtoken.tests.app.ClipboardGuardTest::class.java, dev.softtoken.tests.app.TransportTest::class.java,
