@@ -977,24 +977,7 @@ impl Store {
             }
         };
         let (before, before_memory) = (binding.clone(), token.memory);
-        let outcome = match rules::gate(Some(&binding)) {
-            Some(halt) => halt,
-            None => {
-                let decide = match event {
-                    Event::Stop => rules::stop,
-                    _ => rules::login,
-                };
-                decide(
-                    &self.policy,
-                    &mut binding,
-                    &mut token.memory,
-                    &token.entry,
-                    code,
-                    now,
-                )
-                .outcome
-            }
-        };
+        let outcome = self.decide_code(event, &mut binding, Some(&mut token), code, now);
         let state_name = |s: Option<BindingState>| s.map(|s| s.name().to_string());
         let written = sqlx::query(
             "WITH seen AS MATERIALIZED (\
@@ -1052,6 +1035,37 @@ impl Store {
             Err(e) => {
                 self.forget(bank, contract);
                 Err(e.into())
+            }
+        }
+    }
+
+    /// The outcome of a code for `event` on a contract and its bound token (`None`: the serial
+    /// is unknown), both updated as the core's rules decide.
+    fn decide_code(
+        &self,
+        event: Event,
+        binding: &mut Binding,
+        token: Option<&mut TokenRow>,
+        code: &str,
+        now: u64,
+    ) -> Outcome {
+        match (rules::gate(Some(binding)), token) {
+            (Some(halt), _) => halt,
+            (None, None) => Outcome::UnknownSerial,
+            (None, Some(token)) => {
+                let decide = match event {
+                    Event::Stop => rules::stop,
+                    _ => rules::login,
+                };
+                decide(
+                    &self.policy,
+                    binding,
+                    &mut token.memory,
+                    &token.entry,
+                    code,
+                    now,
+                )
+                .outcome
             }
         }
     }
@@ -1130,32 +1144,12 @@ impl Store {
         };
         let before = binding.clone();
         let serial = binding.serial.clone();
-        let mut token_write = None;
-        let outcome = match (rules::gate(Some(&binding)), token) {
-            (Some(halt), _) => halt,
-            (None, None) => Outcome::UnknownSerial,
-            (None, Some(mut token)) => {
-                let before_memory = token.memory;
-                let decide = match event {
-                    Event::Stop => rules::stop,
-                    _ => rules::login,
-                };
-                let d = decide(
-                    &self.policy,
-                    &mut binding,
-                    &mut token.memory,
-                    &token.entry,
-                    code,
-                    now,
-                );
-                if token.memory != before_memory {
-                    token_write = Some((token.serial, token.memory));
-                }
-                d.outcome
-            }
-        };
-        if let Some((token_serial, memory)) = &token_write {
-            self.save_token(&mut tx, token_serial, *memory).await?;
+        let mut token = token;
+        let before_memory = token.as_ref().map(|t| t.memory);
+        let outcome = self.decide_code(event, &mut binding, token.as_mut(), code, now);
+        if let Some(token) = token.filter(|t| Some(t.memory) != before_memory) {
+            self.save_token(&mut tx, &token.serial, token.memory)
+                .await?;
         }
         self.finish(
             tx,
