@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::process::{data_dir, now, wait_for_room, Api, Place};
+use common::process::{data_dir, now, wait_for_room, Api, Place, Proc};
 use common::{outcome, PgDatabase};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -12,24 +12,50 @@ use std::sync::Arc;
 /// Rounds, each with a fresh token and contract.
 const ROUNDS: usize = 3;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_processes_one_postgres_accept_once_and_lock_at_exactly_ten() {
-    let Some(db) = PgDatabase::create(&common::postgres_url()).await else {
-        return;
-    };
+/// Two healthy server processes on one fresh PostgreSQL database with one bank; the database,
+/// the data directory and the processes last as long as this does.
+struct TwoProcesses {
+    apis: [Api; 2],
+    bank: String,
+    branch: String,
+    _processes: [Proc; 2],
+    _dir: tempfile::TempDir,
+    _db: PgDatabase,
+}
+
+/// Starts [`TwoProcesses`] for a bank named `bank`, or `None` without PostgreSQL (outside CI).
+async fn two_processes(bank: &str) -> Option<TwoProcesses> {
+    let db = PgDatabase::create(&common::postgres_url()).await?;
     let dir = data_dir();
     let place = Place {
         data_dir: dir.path().to_path_buf(),
         database: Some(db.url.clone()),
     };
-    let (bank, branch) = place.add_bank("Two Process Bank");
-    let a = place.spawn(&[]);
-    let b = place.spawn(&[]);
-    assert_ne!(a.base, b.base);
-    let apis = [Api::new(&a.base), Api::new(&b.base)];
+    let (bank, branch) = place.add_bank(bank);
+    let processes = [place.spawn(&[]), place.spawn(&[])];
+    assert_ne!(processes[0].base, processes[1].base);
+    let apis = [Api::new(&processes[0].base), Api::new(&processes[1].base)];
     for api in &apis {
         assert!(api.wait_healthy(std::time::Duration::from_secs(10)).await);
     }
+    Some(TwoProcesses {
+        apis,
+        bank,
+        branch,
+        _processes: processes,
+        _dir: dir,
+        _db: db,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_processes_one_postgres_accept_once_and_lock_at_exactly_ten() {
+    let Some(two) = two_processes("Two Process Bank").await else {
+        return;
+    };
+    let TwoProcesses {
+        apis, bank, branch, ..
+    } = &two;
     for round in 0..ROUNDS {
         let contract = format!("c{round}");
         let token = apis[round % 2].issue().await;
@@ -38,7 +64,7 @@ async fn two_processes_one_postgres_accept_once_and_lock_at_exactly_ten() {
         wait_for_room(3);
         let step_time = now();
         apis[(round + 1) % 2]
-            .register_previous(&bank, &contract, &token, step_time)
+            .register_previous(bank, &contract, &token, step_time)
             .await;
         let code = token.code_at(step_time);
 
@@ -105,14 +131,14 @@ async fn two_processes_one_postgres_accept_once_and_lock_at_exactly_ten() {
             (0..10).collect::<Vec<u64>>(),
             "each count of attempts left answered exactly once"
         );
-        for api in &apis {
-            let status = api.status(&bank, &contract).await;
+        for api in apis {
+            let status = api.status(bank, &contract).await;
             assert_eq!(status["state"], "locked", "{status}");
             assert_eq!(status["failures"], 10, "{status}");
             assert_eq!(status["attempts_left"], 0, "{status}");
         }
         // The audit has the ten failures and the one acceptance, no more.
-        let events = apis[0].audit(&branch, &contract).await;
+        let events = apis[0].audit(branch, &contract).await;
         let count = |o: &str| events.iter().filter(|e| e["outcome"] == o).count();
         assert_eq!(count("wrong_code"), 10, "{events:?}");
         assert_eq!(
@@ -121,9 +147,9 @@ async fn two_processes_one_postgres_accept_once_and_lock_at_exactly_ten() {
             "the registration and one login: {events:?}"
         );
         // Locked means locked at both, even for the right code of a later step.
-        for api in &apis {
+        for api in apis {
             let next = token.code_at(now() + 30);
-            assert_eq!(api.login(&bank, &contract, &next).await, "locked");
+            assert_eq!(api.login(bank, &contract, &next).await, "locked");
         }
     }
 }
@@ -132,29 +158,24 @@ async fn two_processes_one_postgres_accept_once_and_lock_at_exactly_ten() {
 /// through the other: a code accepted there, a suspension, failures counted there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_process_never_decides_on_what_the_other_changed() {
-    let Some(db) = PgDatabase::create(&common::postgres_url()).await else {
+    let Some(two) = two_processes("Two Views Bank").await else {
         return;
     };
-    let dir = data_dir();
-    let place = Place {
-        data_dir: dir.path().to_path_buf(),
-        database: Some(db.url.clone()),
-    };
-    let (bank, branch) = place.add_bank("Two Views Bank");
-    let (pa, pb) = (place.spawn(&[]), place.spawn(&[]));
-    let (a, b) = (Api::new(&pa.base), Api::new(&pb.base));
-    for api in [&a, &b] {
-        assert!(api.wait_healthy(std::time::Duration::from_secs(10)).await);
-    }
+    let TwoProcesses {
+        apis: [a, b],
+        bank,
+        branch,
+        ..
+    } = &two;
     let token = a.issue().await;
     wait_for_room(5);
     let t = now();
-    a.register_previous(&bank, "c", &token, t).await;
-    assert_eq!(a.login(&bank, "c", &token.code_at(t)).await, "accepted");
+    a.register_previous(bank, "c", &token, t).await;
+    assert_eq!(a.login(bank, "c", &token.code_at(t)).await, "accepted");
     // The next step's code, accepted at B, is a replay at A, which last saw the step before.
     let next = token.code_at(t + 30);
-    assert_eq!(b.login(&bank, "c", &next).await, "accepted");
-    assert_eq!(a.login(&bank, "c", &next).await, "replayed");
+    assert_eq!(b.login(bank, "c", &next).await, "accepted");
+    assert_eq!(a.login(bank, "c", &next).await, "replayed");
 
     let branch_op = |api: &Api, op: &'static str| {
         let (api, branch) = (api.clone(), branch.clone());
@@ -166,19 +187,19 @@ async fn a_process_never_decides_on_what_the_other_changed() {
             assert_eq!(status, 200, "{op}: {body}");
         }
     };
-    branch_op(&b, "suspend").await;
+    branch_op(b, "suspend").await;
     assert_eq!(
-        a.login(&bank, "c", &token.wrong_at(now(), 1)).await,
+        a.login(bank, "c", &token.wrong_at(now(), 1)).await,
         "suspended"
     );
-    branch_op(&b, "resume").await;
+    branch_op(b, "resume").await;
 
     // Three failures counted at B, then one at A: A counts on from B's three.
     let mut left = None;
     for i in 0..3 {
         let (_, body) = b
             .op(
-                &bank,
+                bank,
                 "c",
                 "login",
                 json!({"code": token.wrong_at(now(), i)}),
@@ -190,7 +211,7 @@ async fn a_process_never_decides_on_what_the_other_changed() {
     }
     let (_, body) = a
         .op(
-            &bank,
+            bank,
             "c",
             "login",
             json!({"code": token.wrong_at(now(), 3)}),
@@ -203,6 +224,6 @@ async fn a_process_never_decides_on_what_the_other_changed() {
         left.map(|l| l - 1),
         "{body}"
     );
-    let status = a.status(&bank, "c").await;
+    let status = a.status(bank, "c").await;
     assert_eq!(status["failures"], 4, "{status}");
 }
