@@ -1,56 +1,12 @@
 //! The real `softtoken` binary, driven as a person or a script would.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_softtoken");
+use common::{ok, run_with, Store, BIN};
+use std::path::Path;
+use std::process::{Command, Output};
+
 const SECRET: &str = "JBSWY3DPEHPK3PXP";
-
-struct Store(PathBuf);
-
-impl Store {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("softtoken-cli-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        Store(dir)
-    }
-    fn vault(&self) -> PathBuf {
-        self.0.join("softtoken.vault")
-    }
-    fn run(&self, args: &[&str]) -> Output {
-        run_with(Some(&self.0), args, None)
-    }
-    fn run_stdin(&self, args: &[&str], input: &str) -> Output {
-        run_with(Some(&self.0), args, Some(input))
-    }
-}
-
-impl Drop for Store {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn run_with(store: Option<&Path>, args: &[&str], input: Option<&str>) -> Output {
-    let mut cmd = Command::new(BIN);
-    cmd.env_remove("SOFTTOKEN_STORE")
-        .env_remove("SOFTTOKEN_SERVICE")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    if let Some(store) = store {
-        cmd.env("SOFTTOKEN_STORE", store);
-    }
-    let mut child = cmd.spawn().expect("softtoken starts");
-    let mut stdin = child.stdin.take().expect("stdin");
-    if let Some(input) = input {
-        let _ = stdin.write_all(input.as_bytes());
-    }
-    drop(stdin);
-    child.wait_with_output().expect("softtoken finishes")
-}
 
 fn stdout(o: &Output) -> String {
     String::from_utf8(o.stdout.clone()).expect("utf-8 stdout")
@@ -70,16 +26,6 @@ fn fails(o: &Output, code: i32, needle: &str) {
         !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
         "{err}"
     );
-}
-
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "exit {:?}: {}",
-        o.status.code(),
-        stderr(o)
-    );
-    stdout(o)
 }
 
 fn json(o: &Output) -> serde_json::Value {
@@ -105,7 +51,7 @@ fn first_serial(store: &Store) -> String {
 
 #[test]
 fn first_run_issues_and_shows_serial_code_and_seconds() {
-    let store = Store::new("first");
+    let store = Store::new("cli", "first");
     let out = store.run(&[]);
     let text = ok(&out);
     assert!(stderr(&out).contains("Issued a new token, serial SSTD "));
@@ -129,7 +75,7 @@ fn first_run_issues_and_shows_serial_code_and_seconds() {
 
 #[test]
 fn show_json_shape_and_codes_match_oathtool() {
-    let store = Store::new("json");
+    let store = Store::new("cli", "json");
     let all = json(&store.run(&["show", "--json"]));
     let one = &all[0];
     for key in [
@@ -313,7 +259,7 @@ fn code_agrees_with_oathtool_on_500_random_cases() {
 
 #[test]
 fn import_list_export_delete_reissue() {
-    let store = Store::new("manage");
+    let store = Store::new("cli", "manage");
     ok(&store.run(&[]));
     let seed = first_serial(&store);
     let vip = "otpauth://totp/VIP%20Access:SYMC26070843?secret=IKAJIEFLCSZ2AYVWF2QI6X3OBJQV3YVN&image=https%3A%2F%2Fexample.com%2Fa.png";
@@ -377,7 +323,7 @@ fn import_list_export_delete_reissue() {
 
 #[test]
 fn clock_offset_moves_the_codes() {
-    let store = Store::new("offset");
+    let store = Store::new("cli", "offset");
     ok(&store.run(&[]));
     assert_eq!(ok(&store.run(&["clock-offset"])), "Clock offset: +0 s\n");
     assert_eq!(
@@ -403,7 +349,7 @@ fn clock_offset_moves_the_codes() {
 
 #[test]
 fn every_mistake_gets_one_clear_line() {
-    let store = Store::new("mistakes");
+    let store = Store::new("cli", "mistakes");
     ok(&store.run(&[]));
     let serial = first_serial(&store);
     let wrong = format!(
@@ -476,7 +422,7 @@ fn every_mistake_gets_one_clear_line() {
 
 #[test]
 fn a_corrupt_store_is_named_and_left_untouched() {
-    let store = Store::new("corrupt");
+    let store = Store::new("cli", "corrupt");
     ok(&store.run(&[]));
     let mut bytes = std::fs::read(store.vault()).unwrap();
     let at = bytes.len() - 10;
@@ -510,7 +456,7 @@ fn a_corrupt_store_is_named_and_left_untouched() {
 #[test]
 fn the_store_is_owner_only_and_survives_a_failed_write() {
     use std::os::unix::fs::PermissionsExt;
-    let store = Store::new("durable");
+    let store = Store::new("cli", "durable");
     ok(&store.run(&[]));
     let mode = std::fs::metadata(store.vault())
         .unwrap()
@@ -560,7 +506,7 @@ fn help_on_every_command_and_version() {
 #[test]
 fn no_output_but_export_reveals_a_secret() {
     let secret = "IKAJIEFLCSZ2AYVWF2QI6X3OBJQV3YVN";
-    let store = Store::new("leak");
+    let store = Store::new("cli", "leak");
     let uri = format!("otpauth://totp/VIP%20Access:SYMC26070843?secret={secret}");
     let mut outputs = vec![
         store.run(&[]),

@@ -1,48 +1,13 @@
 //! Several `softtoken` processes on one store at once: no change is lost, no
 //! code is given twice, and the store directory is the owner's alone.
 
+mod common;
+
+use common::{ok, Store};
 use std::collections::BTreeSet;
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
-
-const BIN: &str = env!("CARGO_BIN_EXE_softtoken");
-
-struct Store(PathBuf);
+use std::process::Child;
 
 impl Store {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "softtoken-concurrent-{name}-{}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        Store(dir)
-    }
-
-    fn spawn(&self, args: &[&str], input: Option<&str>) -> Child {
-        let mut child = Command::new(BIN)
-            .env("SOFTTOKEN_STORE", &self.0)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("softtoken starts");
-        let mut stdin = child.stdin.take().expect("stdin");
-        if let Some(input) = input {
-            stdin.write_all(input.as_bytes()).expect("stdin written");
-        }
-        drop(stdin);
-        child
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.spawn(args, None)
-            .wait_with_output()
-            .expect("softtoken finishes")
-    }
-
     fn list(&self) -> Vec<serde_json::Value> {
         let out = ok(&self.run(&["list", "--json"]));
         match serde_json::from_str(&out).expect("list --json is JSON") {
@@ -57,22 +22,6 @@ impl Store {
             .map(|t| t["serial"].as_str().expect("a serial").to_string())
             .collect()
     }
-}
-
-impl Drop for Store {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "exit {:?}: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout.clone()).expect("utf-8 stdout")
 }
 
 /// A distinct base32 secret for account `i`.
@@ -92,7 +41,7 @@ fn serial_in(line: &str) -> Option<String> {
 
 #[test]
 fn twenty_concurrent_imports_keep_twenty_tokens() {
-    let store = Store::new("imports");
+    let store = Store::new("concurrent", "imports");
     let uris: Vec<String> = (0..20)
         .map(|i| format!("otpauth://totp/Example:user{i}?secret={}", secret(i)))
         .collect();
@@ -117,7 +66,7 @@ fn twenty_concurrent_imports_keep_twenty_tokens() {
 #[test]
 fn import_and_reissue_racing_keep_both_changes() {
     for round in 0..4 {
-        let store = Store::new(&format!("reissue-{round}"));
+        let store = Store::new("concurrent", &format!("reissue-{round}"));
         ok(&store.run(&["show"]));
         let reissues: Vec<Child> = (0..3).map(|_| store.spawn(&["reissue"], None)).collect();
         let imports: Vec<Child> = (0..3)
@@ -162,7 +111,7 @@ fn import_and_reissue_racing_keep_both_changes() {
 #[test]
 fn concurrent_hotp_codes_are_distinct_and_move_the_counter_each_time() {
     const N: usize = 10;
-    let store = Store::new("hotp");
+    let store = Store::new("concurrent", "hotp");
     let out = ok(&store.run(&[
         "import",
         "otpauth://hotp/Example:counter?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&counter=0",
@@ -201,7 +150,7 @@ fn concurrent_hotp_codes_are_distinct_and_move_the_counter_each_time() {
 fn a_store_directory_open_to_others_is_tightened() {
     use std::os::unix::fs::PermissionsExt;
     let mode_of = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-    let store = Store::new("perms");
+    let store = Store::new("concurrent", "perms");
     std::fs::create_dir_all(&store.0).unwrap();
     std::fs::set_permissions(&store.0, std::fs::Permissions::from_mode(0o777)).unwrap();
     let out = store.run(&["list"]);
@@ -227,7 +176,7 @@ fn a_store_directory_open_to_others_is_tightened() {
 #[test]
 fn a_vault_gone_from_an_open_directory_is_not_silently_replaced() {
     use std::os::unix::fs::PermissionsExt;
-    let store = Store::new("removed");
+    let store = Store::new("concurrent", "removed");
     ok(&store.run(&["show"]));
     let before = store.serials();
     std::fs::set_permissions(&store.0, std::fs::Permissions::from_mode(0o777)).unwrap();
@@ -255,7 +204,7 @@ fn a_vault_gone_from_an_open_directory_is_not_silently_replaced() {
 #[test]
 fn changes_wait_for_the_lock_and_readers_do_not() {
     use std::time::{Duration, Instant};
-    let store = Store::new("held");
+    let store = Store::new("concurrent", "held");
     ok(&store.run(&["show"]));
     // The lock every change takes: the store directory's (see filestore.rs).
     let mut lock = fd_lock::RwLock::new(std::fs::File::open(&store.0).unwrap());

@@ -2,11 +2,9 @@
 //! line with its number and reason, and ends with a summary. The fixtures are
 //! this project's own, with the shapes other authenticators' exports have.
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_softtoken");
+use common::Store;
 
 /// Seven key URIs as an authenticator's plain-text export lists them, a Steam entry
 /// (a type softtoken does not make codes for) on line 3.
@@ -23,33 +21,9 @@ otpauth://totp/Yard:gil?secret=MNUGK3DMN5XWI4TF&issuer=Yard&digits=6&period=30&e
 /// A Google Authenticator export of two TOTP accounts (Example: alice, Example: bob), made here.
 const EXPORT: &str = "otpauth-migration://offline?data=CiAKCkhlbGxvId6tvu8SBWFsaWNlGgdFeGFtcGxlIAEoATACCh4KCgECAwQFBgcICQoSA2JvYhoHRXhhbXBsZSABKAEwAhABGAEgAA%3D%3D";
 
-struct Store(PathBuf);
-
 impl Store {
-    fn new(name: &str) -> Self {
-        let dir =
-            std::env::temp_dir().join(format!("softtoken-import-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        Store(dir)
-    }
-
-    fn run(&self, args: &[&str], input: &str) -> Output {
-        let mut child = Command::new(BIN)
-            .env("SOFTTOKEN_STORE", &self.0)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("softtoken starts");
-        let mut stdin = child.stdin.take().expect("stdin");
-        stdin.write_all(input.as_bytes()).expect("stdin written");
-        drop(stdin);
-        child.wait_with_output().expect("softtoken finishes")
-    }
-
     fn labels(&self) -> Vec<String> {
-        let out = self.run(&["list", "--json"], "");
+        let out = self.run(&["list", "--json"]);
         assert!(out.status.success());
         let list: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
         list.as_array()
@@ -60,20 +34,14 @@ impl Store {
     }
 }
 
-impl Drop for Store {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 fn text(bytes: &[u8]) -> String {
     String::from_utf8(bytes.to_vec()).expect("UTF-8")
 }
 
 #[test]
 fn a_refused_line_mid_list_does_not_stop_the_rest() {
-    let store = Store::new("list");
-    let out = store.run(&["import", "-"], LIST);
+    let store = Store::new("import", "list");
+    let out = store.run_stdin(&["import", "-"], LIST);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
     assert_eq!(
@@ -103,7 +71,7 @@ fn a_refused_line_mid_list_does_not_stop_the_rest() {
     // The secrets appear nowhere in what was printed.
     assert!(!stdout.contains("GEZDGNBV") && !stderr.contains("ONSWG4TF"));
     // Each parameter came through: dee is SHA512, 8 digits, 60 s; fay's counter is 50.
-    let out = store.run(&["list", "--json"], "");
+    let out = store.run(&["list", "--json"]);
     let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let dee = &list[2];
     assert_eq!(
@@ -116,8 +84,8 @@ fn a_refused_line_mid_list_does_not_stop_the_rest() {
 
 #[test]
 fn an_export_repeating_accounts_reports_them_and_imports_the_rest() {
-    let store = Store::new("export");
-    let first = store.run(&["import", EXPORT], "");
+    let store = Store::new("import", "export");
+    let first = store.run(&["import", EXPORT]);
     assert!(first.status.success(), "{}", text(&first.stderr));
     // The same export again, then two more lines and comments and blank lines as exporters write them.
     let input = format!(
@@ -125,7 +93,7 @@ fn an_export_repeating_accounts_reports_them_and_imports_the_rest() {
         "otpauth://totp/Forge:ana?secret=GEZDGNBVGY3TQOJQ&issuer=Forge",
         "otpauth://totp/Mill:ben?secret=MFRGGZDFMZTWQ2LK&issuer=Mill",
     );
-    let out = store.run(&["import", "-"], &input);
+    let out = store.run_stdin(&["import", "-"], &input);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert!(out.status.success(), "{stdout}{stderr}");
     assert_eq!(stderr, "");
@@ -140,8 +108,8 @@ fn an_export_repeating_accounts_reports_them_and_imports_the_rest() {
 
 #[test]
 fn a_batch_of_nothing_but_refusals_changes_nothing() {
-    let store = Store::new("refused");
-    let out = store.run(
+    let store = Store::new("import", "refused");
+    let out = store.run_stdin(
         &["import", "-"],
         "https://example.com/\notpauth://totp/x?secret=JBSWY3DPEHPK3PXP&digits=9\n",
     );

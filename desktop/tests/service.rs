@@ -3,6 +3,9 @@
 //! real service gives rarely or never (429, garbled replies, another web
 //! server's pages).
 
+mod common;
+
+use common::{command, ok, Store as TempDir};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -11,57 +14,22 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-const BIN: &str = env!("CARGO_BIN_EXE_softtoken");
-
-/// A temporary directory, removed when dropped.
-struct TempDir(PathBuf);
-
 impl TempDir {
-    fn new(name: &str) -> Self {
-        let dir =
-            std::env::temp_dir().join(format!("softtoken-service-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        TempDir(dir)
-    }
-    fn vault(&self) -> PathBuf {
-        self.0.join("softtoken.vault")
-    }
     fn vault_bytes(&self) -> Option<Vec<u8>> {
         std::fs::read(self.vault()).ok()
     }
 }
 
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// Runs `softtoken` on `store`, with `service` as SOFTTOKEN_SERVICE when given.
 fn softtoken(store: &TempDir, service: Option<&str>, args: &[&str]) -> Output {
-    let mut cmd = Command::new(BIN);
-    cmd.env("SOFTTOKEN_STORE", &store.0)
-        .env_remove("SOFTTOKEN_SERVICE")
-        .args(args)
-        .stdin(Stdio::null());
-    if let Some(url) = service {
-        cmd.env("SOFTTOKEN_SERVICE", url);
-    }
-    cmd.output().expect("softtoken runs")
+    command(Some(&store.0), service, args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("softtoken runs")
 }
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "exit {:?}: {}",
-        o.status.code(),
-        text(&o.stderr)
-    );
-    text(&o.stdout)
 }
 
 /// Asserts a failure with exit 1 and one line on stderr containing `needle`.
@@ -129,7 +97,7 @@ fn bound_address(line: &str) -> Option<String> {
 impl Server {
     /// A server on a fresh data directory.
     fn start(name: &str) -> Self {
-        let data = TempDir::new(&format!("server-{name}"));
+        let data = TempDir::new("service", &format!("server-{name}"));
         std::fs::create_dir_all(&data.0).expect("data dir");
         Self::start_in(data, &[])
     }
@@ -211,11 +179,11 @@ fn bank_post(url: &str, key: &str, body: serde_json::Value) -> (u16, serde_json:
 
 #[test]
 fn first_run_provisions_and_the_bank_accepts_the_code() {
-    let data = TempDir::new("bank-data");
+    let data = TempDir::new("service", "bank-data");
     std::fs::create_dir_all(&data.0).expect("data dir");
     let bank_key = Server::add_bank(&data, "Example Bank");
     let server = Server::start_in(data, &[]);
-    let store = TempDir::new("bank-store");
+    let store = TempDir::new("service", "bank-store");
     let shown = json(&softtoken(&store, Some(&server.url), &["show", "--json"]))[0].clone();
     assert_eq!(shown["origin"], "service");
     let serial = shown["serial"].as_str().expect("serial").to_string();
@@ -249,7 +217,7 @@ fn first_run_provisions_and_the_bank_accepts_the_code() {
 #[test]
 fn provision_gets_another_token_and_sync_time_reads_the_service_clock() {
     let server = Server::start("more");
-    let store = TempDir::new("more-store");
+    let store = TempDir::new("service", "more-store");
     let first = softtoken(&store, Some(&server.url), &[]);
     ok(&first);
     let err = text(&first.stderr);
@@ -361,7 +329,7 @@ impl Responder {
 
 #[test]
 fn no_service_issues_offline_and_says_so() {
-    let store = TempDir::new("offline");
+    let store = TempDir::new("service", "offline");
     let out = softtoken(&store, None, &[]);
     ok(&out);
     let err = text(&out.stderr);
@@ -392,7 +360,7 @@ fn server_down_is_a_typed_error_and_nothing_is_stored() {
         listener.local_addr().expect("address").port()
     };
     let url = format!("http://127.0.0.1:{port}");
-    let store = TempDir::new("down");
+    let store = TempDir::new("service", "down");
     fails(
         &softtoken(&store, Some(&url), &[]),
         &format!("cannot reach the token service at {url}"),
@@ -414,7 +382,7 @@ fn server_down_is_a_typed_error_and_nothing_is_stored() {
 
 #[test]
 fn another_web_server_is_not_the_service() {
-    let store = TempDir::new("wrong-url");
+    let store = TempDir::new("service", "wrong-url");
     for responder in [
         Responder::http(
             "404 Not Found",
@@ -439,7 +407,7 @@ fn another_web_server_is_not_the_service() {
 
 #[test]
 fn rate_limited_says_when_to_try_again() {
-    let store = TempDir::new("limited");
+    let store = TempDir::new("service", "limited");
     let responder = Responder::http(
         "429 Too Many Requests",
         "retry-after: 42\r\ncontent-type: application/json\r\n",
@@ -460,10 +428,10 @@ fn rate_limited_says_when_to_try_again() {
 
 #[test]
 fn the_real_service_rate_limits_and_nothing_is_stored() {
-    let data = TempDir::new("server-limited");
+    let data = TempDir::new("service", "server-limited");
     std::fs::create_dir_all(&data.0).expect("data dir");
     let server = Server::start_in(data, &["--issue-per-minute", "1", "--issue-burst", "1"]);
-    let store = TempDir::new("limited-real");
+    let store = TempDir::new("service", "limited-real");
     ok(&softtoken(&store, Some(&server.url), &[]));
     let before = store.vault_bytes();
     let out = softtoken(&store, Some(&server.url), &["provision"]);
@@ -482,7 +450,7 @@ fn the_real_service_rate_limits_and_nothing_is_stored() {
 
 #[test]
 fn garbled_replies_are_refused() {
-    let store = TempDir::new("garbled");
+    let store = TempDir::new("service", "garbled");
     let cut = r#"{"serial":"SSTD12345678","secret":"JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP","algo"#;
     let short_secret = r#"{"serial":"SSTD00000000","secret":"JBSWY3DPEHPK3PXP","algorithm":"SHA1","digits":6,"period":30,"key_uri":"otpauth://totp/softtoken:SSTD00000000?secret=JBSWY3DPEHPK3PXP&issuer=softtoken&algorithm=SHA1&digits=6&period=30","server_time":1764345600}"#;
     for body in [cut, short_secret, "\u{0}\u{1}garbage"] {
@@ -507,7 +475,7 @@ fn garbled_replies_are_refused() {
 
 #[test]
 fn sync_time_takes_the_services_clock() {
-    let store = TempDir::new("sync");
+    let store = TempDir::new("service", "sync");
     ok(&softtoken(&store, None, &[]));
     let ahead = now() + 3600;
     let responder = Responder::http(
