@@ -872,6 +872,28 @@ impl Store {
         Ok(self.reply(outcome, after))
     }
 
+    /// Answers `event` on a contract the bank never registered: audited, nothing else written.
+    async fn not_registered(
+        &self,
+        tx: Tx,
+        bank: BankId,
+        event: Event,
+        contract: &str,
+    ) -> Result<Reply, StoreError> {
+        self.finish(
+            tx,
+            bank,
+            None,
+            None,
+            event,
+            Outcome::NotRegistered,
+            None,
+            None,
+            contract,
+        )
+        .await
+    }
+
     /// B1: registers `serial` to the bank's contract with a current code.
     pub async fn register(
         &self,
@@ -953,28 +975,26 @@ impl Store {
         now: u64,
         use_known: bool,
     ) -> Result<Unlocked, StoreError> {
-        let key = (bank.0, contract.to_string());
         let known = use_known
-            .then(|| self.known.read().ok()?.get(&key).cloned())
+            .then(|| {
+                let key = (bank.0, contract.to_string());
+                self.known.read().ok()?.get(&key).cloned()
+            })
             .flatten();
-        let (mut binding, mut token) = match known {
-            Some(found) => found,
-            None => {
-                let Some(row) = sqlx::query(&self.bound_sql(false))
-                    .bind(bank.0)
-                    .bind(contract)
-                    .fetch_optional(&self.pool)
-                    .await?
-                else {
-                    self.forget(bank, contract);
-                    return Ok(Unlocked::NotBound);
-                };
-                let Some(found) = self.bound_of(contract, &row)? else {
-                    self.forget(bank, contract);
-                    return Ok(Unlocked::NotBound);
-                };
-                found
-            }
+        let found = match known {
+            Some(found) => Some(found),
+            None => match sqlx::query(&self.bound_sql(false))
+                .bind(bank.0)
+                .bind(contract)
+                .fetch_optional(&self.pool)
+                .await?
+            {
+                Some(row) => self.bound_of(contract, &row)?,
+                None => None,
+            },
+        };
+        let Some((mut binding, mut token)) = found else {
+            return Ok(Unlocked::NotBound);
         };
         let (before, before_memory) = (binding.clone(), token.memory);
         let outcome = self.decide_code(event, &mut binding, Some(&mut token), code, now);
@@ -1088,6 +1108,9 @@ impl Store {
 
     /// Drops what this process knows of a contract (it is about to change, or did elsewhere).
     fn forget(&self, bank: BankId, contract: &str) {
+        if self.backend != Backend::Postgres {
+            return;
+        }
         if let Ok(mut known) = self.known.write() {
             known.remove(&(bank.0, contract.to_string()));
         }
@@ -1117,23 +1140,11 @@ impl Store {
         let mut tx = self.begin().await?;
         // The usual case in one round trip: the contract and its bound token, both locked
         // (contract row first, as everywhere). Anything else takes the general path.
-        let (mut binding, token) = match self.lock_bound(&mut tx, bank, contract).await? {
+        let (mut binding, mut token) = match self.lock_bound(&mut tx, bank, contract).await? {
             Some(found) => found,
             None => {
                 let Some(binding) = self.lock_contract(&mut tx, bank, contract).await? else {
-                    return self
-                        .finish(
-                            tx,
-                            bank,
-                            None,
-                            None,
-                            event,
-                            Outcome::NotRegistered,
-                            None,
-                            None,
-                            contract,
-                        )
-                        .await;
+                    return self.not_registered(tx, bank, event, contract).await;
                 };
                 let token = match (rules::gate(Some(&binding)), &binding.serial) {
                     (None, Some(s)) => self.lock_token(&mut tx, s).await?,
@@ -1144,7 +1155,6 @@ impl Store {
         };
         let before = binding.clone();
         let serial = binding.serial.clone();
-        let mut token = token;
         let before_memory = token.as_ref().map(|t| t.memory);
         let outcome = self.decide_code(event, &mut binding, token.as_mut(), code, now);
         if let Some(token) = token.filter(|t| Some(t.memory) != before_memory) {
@@ -1198,17 +1208,7 @@ impl Store {
         let mut tx = self.begin().await?;
         let Some(mut binding) = self.lock_contract(&mut tx, bank, contract).await? else {
             return self
-                .finish(
-                    tx,
-                    bank,
-                    None,
-                    None,
-                    Event::Exchange,
-                    Outcome::NotRegistered,
-                    None,
-                    None,
-                    contract,
-                )
+                .not_registered(tx, bank, Event::Exchange, contract)
                 .await;
         };
         let before = binding.clone();

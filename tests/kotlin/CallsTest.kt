@@ -14,6 +14,10 @@ import org.junit.Assert.assertTrue
 import org.junit.Assert.fail
 import org.junit.Test
 
+/** Whether `parseSerial` refuses `input`. */
+private fun refused(input: String): Boolean =
+    try { parseSerial(input); false } catch (e: SoftTokenException) { true }
+
 /**
  * The bindings reuse one call status per thread and nesting depth (uniffi-bindgen/src/kotlin.rs):
  * an error never leaks into the next call, a call made from inside a callback never disturbs the
@@ -21,10 +25,6 @@ import org.junit.Test
  */
 class CallsTest {
     private val serial = "SSTA00000000"
-
-    /** Whether `parseSerial` refuses `input`. */
-    private fun refused(input: String): Boolean =
-        try { parseSerial(input); false } catch (e: SoftTokenException) { true }
 
     @Test fun anErrorDoesNotLeakIntoTheNextCall() {
         repeat(1_000) {
@@ -39,11 +39,9 @@ class CallsTest {
         val nestedRefusals = AtomicInteger()
         override fun nowUnixSeconds(): ULong {
             check(formatSerial("SSTA00000000") == "SSTA 0000 0000")
-            if (refusedInside("still not a serial")) nestedRefusals.incrementAndGet()
+            if (refused("still not a serial")) nestedRefusals.incrementAndGet()
             return now
         }
-        private fun refusedInside(input: String) =
-            try { parseSerial(input); false } catch (e: SoftTokenException) { true }
     }
 
     @Test fun callsFromInsideACallbackLeaveTheWaitingCallIntact() {
