@@ -7,13 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-KOTLIN_VERSION=2.4.20
-tools=target/tools
-kotlinc="$tools/package/bin/kotlinc"
-if [ ! -x "$kotlinc" ]; then
-  mkdir -p "$tools"
-  (cd "$tools" && npm pack --silent "kotlin-compiler@$KOTLIN_VERSION" >/dev/null && tar xzf "kotlin-compiler-$KOTLIN_VERSION.tgz")
-fi
+kotlinc=$(bash scripts/kotlinc.sh)
 
 bash bindings/generate.sh >/dev/null
 
